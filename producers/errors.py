@@ -1,0 +1,19 @@
+"""Errors of the write side: each names what went wrong and what to do."""
+
+from pynenc_kafka.schemas.errors import KafkaBackendError
+
+
+class KafkaUnavailableError(KafkaBackendError):
+    """The cluster did not answer within the configured timeout."""
+
+
+class TopicAccessError(KafkaBackendError):
+    """The credentials lack a permission a topic operation needs."""
+
+
+class EventTooLargeError(KafkaBackendError):
+    """An event is larger than Kafka accepts; nothing of the call was written."""
+
+
+class EventNotPersistedError(KafkaBackendError):
+    """Kafka did not acknowledge an event; the write may not be durable."""

@@ -1,0 +1,183 @@
+"""Publishing encoded events: produce, then wait for Kafka's acknowledgement.
+
+pynenc 0.4's contract is that a write is persisted before the call returns, so
+:meth:`EventPublisher.publish` waits until every record of the call is acknowledged
+(``acks=all``) and returns their positions, the tokens a read barrier waits for.
+Concurrent callers share one idempotent producer, so their records batch together.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from pynenc_kafka.producers.errors import (
+    EventNotPersistedError,
+    EventTooLargeError,
+    TopicAccessError,
+)
+
+#: Bytes Kafka adds around one record in a batch, kept free below the size limit.
+RECORD_OVERHEAD = 128
+_PRODUCER_DEFAULT_MAX = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingEvent:
+    """One encoded event, ready for Kafka.
+
+    :param str topic: Destination topic.
+    :param int partition: Destination partition (the aggregate's, see ``partition_for``).
+    :param bytes key: Aggregate id.
+    :param value: Single-object encoded event; ``None`` is a tombstone (compacted topics).
+    :param str label: What the event is, for error messages (``"ResultSet of inv-1"``).
+    """
+
+    topic: str
+    partition: int
+    key: bytes
+    value: bytes | None
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where Kafka stored an event.
+
+    :param str topic: Topic.
+    :param int partition: Partition.
+    :param int offset: Offset within the partition.
+    """
+
+    topic: str
+    partition: int
+    offset: int
+
+
+class _Acknowledgements:
+    """Collects the delivery reports of one ``publish`` call."""
+
+    def __init__(self, events: Sequence[OutgoingEvent]) -> None:
+        self.events = events
+        self.positions: list[Position | None] = [None] * len(events)
+        self.errors: list[tuple[int, KafkaError]] = []
+        self._pending = len(events)
+        self._lock = threading.Lock()
+        self.done = threading.Event()
+
+    def report(self, index: int, err: KafkaError | None, msg: Message) -> None:
+        with self._lock:
+            if err is not None:
+                self.errors.append((index, err))
+            else:
+                self.positions[index] = Position(msg.topic(), msg.partition(), msg.offset())
+            self._pending -= 1
+            if self._pending == 0:
+                self.done.set()
+
+
+class EventPublisher:
+    """One idempotent producer per process and cluster, shared by every app and thread.
+
+    :param dict config: librdkafka producer options (see ``KafkaClientSettings``).
+    :param float timeout: Seconds a publish may wait for acknowledgements.
+    :param str describe: Safe description of the connection, for error messages.
+    """
+
+    def __init__(self, config: dict[str, Any], timeout: float, describe: str) -> None:
+        self._producer = Producer(config)
+        self._timeout = timeout
+        self._describe = describe
+        self.max_request_bytes = int(config.get("message.max.bytes", _PRODUCER_DEFAULT_MAX))
+        self._running = True
+        self._poller = threading.Thread(target=self._serve_reports, name="pynenc-kafka-delivery", daemon=True)
+        self._poller.start()
+
+    def _serve_reports(self) -> None:
+        while self._running:
+            self._producer.poll(0.1)
+
+    def check_sizes(self, events: Sequence[OutgoingEvent], topic_max_bytes: int) -> None:
+        """Refuse the whole call if any event is over Kafka's limits, before producing any.
+
+        :param events: The call's events.
+        :param int topic_max_bytes: The destination topic's ``max.message.bytes``.
+        :raises EventTooLargeError: Naming the event, its size and the settings to raise.
+        """
+        limit = min(self.max_request_bytes, topic_max_bytes) - RECORD_OVERHEAD
+        for event in events:
+            size = len(event.value or b"") + len(event.key)
+            if size > limit:
+                raise EventTooLargeError(
+                    f"{event.label} is {size:,} bytes encoded, over the {limit:,} bytes Kafka accepts "
+                    f"per event (producer message.max.bytes={self.max_request_bytes:,}, topic "
+                    f"{event.topic!r} max.message.bytes={topic_max_bytes:,}); nothing was written. "
+                    "Raise both (PYNENC__KAFKA_PRODUCER_OPTIONS and the topic config), or keep large "
+                    "values in pynenc's client data store."
+                )
+
+    def publish(self, events: Sequence[OutgoingEvent]) -> list[Position]:
+        """Produce every event, then wait once until Kafka acknowledged them all.
+
+        :param events: Events of one backend call, in order.
+        :return: Their positions, in the same order.
+        :raises EventNotPersistedError: If any was not acknowledged within the timeout.
+        """
+        if not events:
+            return []
+        acks = _Acknowledgements(events)
+        for index, event in enumerate(events):
+            self._produce(event, lambda err, msg, i=index: acks.report(i, err, msg))
+        if not acks.done.wait(self._timeout + 5):
+            raise EventNotPersistedError(
+                f"Kafka did not acknowledge {acks.events[0].label} within {self._timeout:g}s "
+                f"({self._describe}); the write may not be durable"
+            )
+        if acks.errors:
+            raise self._delivery_error(*acks.errors[0], acks)
+        return [p for p in acks.positions if p is not None]
+
+    def _produce(self, event: OutgoingEvent, on_delivery: Any) -> None:
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                self._producer.produce(
+                    event.topic, event.value, event.key, partition=event.partition, on_delivery=on_delivery
+                )
+                return
+            except BufferError:
+                if time.monotonic() > deadline:
+                    raise EventNotPersistedError(
+                        f"the local producer queue stayed full for {self._timeout:g}s while writing "
+                        f"{event.label}; Kafka at {self._describe} is not keeping up"
+                    ) from None
+                time.sleep(0.01)
+
+    def _delivery_error(self, index: int, err: KafkaError, acks: _Acknowledgements) -> Exception:
+        event = acks.events[index]
+        code = err.code()
+        if code == KafkaError.MSG_SIZE_TOO_LARGE:
+            return EventTooLargeError(f"Kafka refused {event.label} as too large: {err.str()}")
+        if code == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+            return TopicAccessError(f"not allowed to write to topic {event.topic!r}: grant WRITE on it")
+        return EventNotPersistedError(
+            f"Kafka did not persist {event.label} ({err.str()}); check the cluster at {self._describe}"
+        )
+
+    def flush(self, timeout: float | None = None) -> int:
+        """Wait for everything still in flight; return how many records remain unsent.
+
+        :param timeout: Seconds to wait; defaults to the publisher's timeout.
+        """
+        return int(self._producer.flush(self._timeout if timeout is None else timeout))
+
+    def close(self) -> None:
+        """Flush and stop the delivery thread."""
+        self.flush()
+        self._running = False
+        self._poller.join(timeout=1)

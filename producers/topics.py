@@ -1,0 +1,145 @@
+"""Topic provisioning: create an app's topics once per process and wait until they serve."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
+
+from pynenc_kafka.producers.errors import KafkaUnavailableError, TopicAccessError
+
+#: Kafka's default ``max.message.bytes`` for a topic, used when the broker won't say.
+DEFAULT_MAX_MESSAGE_BYTES = 1_048_588
+
+_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+_ACCESS_ERRORS = {
+    KafkaError.TOPIC_AUTHORIZATION_FAILED,
+    KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+    KafkaError.GROUP_AUTHORIZATION_FAILED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TopicInfo:
+    """What the write and read sides need to know of a topic.
+
+    :param str name: Topic name.
+    :param int partitions: Its partition count.
+    :param int max_message_bytes: The topic's ``max.message.bytes``.
+    """
+
+    name: str
+    partitions: int
+    max_message_bytes: int
+
+
+class TopicProvisioner:
+    """Creates topics on first use and caches what it learnt, once per process.
+
+    :param AdminClient admin: Admin client of the cluster.
+    :param float timeout: Seconds any admin request may take.
+    :param str describe: Safe description of the connection, for error messages.
+    """
+
+    def __init__(self, admin: AdminClient, timeout: float, describe: str) -> None:
+        self._admin = admin
+        self._timeout = timeout
+        self._describe = describe
+        self._known: dict[str, TopicInfo] = {}
+        self._lock = threading.Lock()
+
+    def cluster_id(self) -> str:
+        """The cluster's id, which names the projection folder of this cluster."""
+        metadata = self._call(lambda: self._admin.list_topics(timeout=self._timeout), "read cluster metadata")
+        return str(metadata.cluster_id)
+
+    def ensure(self, name: str, partitions: int, replication: int = -1, compacted: bool = False) -> TopicInfo:
+        """Return the topic, creating it if it does not exist yet.
+
+        :param str name: Topic name.
+        :param int partitions: Partition count if the topic is created.
+        :param int replication: Replication factor if created (``-1``: the broker's default).
+        :param bool compacted: Compacted (a registry) instead of kept forever (a log).
+        :return: The topic as the cluster serves it.
+        :raises KafkaUnavailableError: If the cluster does not answer in time.
+        :raises TopicAccessError: If a permission is missing.
+        """
+        with self._lock:
+            if name in self._known:
+                return self._known[name]
+            count = self._partitions(name)
+            if count is None:
+                self._create(name, partitions, replication, compacted)
+                count = self._await_leaders(name)
+            info = TopicInfo(name, count, self._max_message_bytes(name))
+            self._known[name] = info
+            return info
+
+    def _partitions(self, name: str) -> int | None:
+        metadata = self._call(
+            lambda: self._admin.list_topics(topic=name, timeout=self._timeout), f"describe topic {name}"
+        )
+        topic = metadata.topics.get(name)
+        if topic is None or topic.error is not None:
+            if topic is not None and topic.error.code() in _ACCESS_ERRORS:
+                raise TopicAccessError(f"not allowed to describe topic {name!r}: grant DESCRIBE on it")
+            return None
+        if not topic.partitions or any(p.leader < 0 for p in topic.partitions.values()):
+            return None
+        return len(topic.partitions)
+
+    def _create(self, name: str, partitions: int, replication: int, compacted: bool) -> None:
+        config = {"cleanup.policy": "compact"} if compacted else {"cleanup.policy": "delete", **_FOREVER}
+        topic = NewTopic(name, num_partitions=partitions, replication_factor=replication, config=config)
+        future = self._admin.create_topics([topic], request_timeout=self._timeout)[name]
+        try:
+            future.result(timeout=self._timeout + 5)
+        except KafkaException as exc:
+            code = exc.args[0].code()
+            if code == KafkaError.TOPIC_ALREADY_EXISTS:
+                return
+            if code in _ACCESS_ERRORS:
+                raise TopicAccessError(
+                    f"not allowed to create topic {name!r}: grant CREATE on the cluster, "
+                    "or create the topic beforehand"
+                ) from None
+            raise self._unavailable(f"create topic {name}", exc) from None
+
+    def _await_leaders(self, name: str) -> int:
+        deadline = time.monotonic() + self._timeout
+        while time.monotonic() < deadline:
+            count = self._partitions(name)
+            if count is not None:
+                return count
+            time.sleep(0.05)
+        raise KafkaUnavailableError(
+            f"topic {name!r} was created but has no leader for every partition after "
+            f"{self._timeout:g}s ({self._describe})"
+        )
+
+    def _max_message_bytes(self, name: str) -> int:
+        resource = ConfigResource(ResourceType.TOPIC, name)
+        try:
+            configs = self._admin.describe_configs([resource], request_timeout=self._timeout)[
+                resource
+            ].result()
+            return int(configs["max.message.bytes"].value)
+        except (KafkaException, KeyError, ValueError):
+            return DEFAULT_MAX_MESSAGE_BYTES
+
+    def _call[T](self, request: Callable[[], T], what: str) -> T:
+        try:
+            return request()
+        except KafkaException as exc:
+            raise self._unavailable(what, exc) from None
+
+    def _unavailable(self, what: str, exc: KafkaException) -> KafkaUnavailableError:
+        return KafkaUnavailableError(
+            f"could not {what} within {self._timeout:g}s: Kafka did not answer ({exc.args[0].str()}); "
+            f"check that the cluster at {self._describe} is up and reachable "
+            "(PYNENC__KAFKA_BOOTSTRAP_SERVERS)"
+        )

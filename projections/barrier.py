@@ -1,0 +1,86 @@
+"""The read barrier: read-your-writes across processes and hosts.
+
+Before a read that the local views may not answer yet (a miss, or a list such as a
+history), the barrier asks Kafka for the end offsets of the partitions involved and
+waits, bounded, until the projection has applied them. Reads of facts that never
+change once written are served at once when present: no round trip on a hit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
+
+from pynenc_kafka.projections.errors import ReadBarrierTimeoutError
+from pynenc_kafka.projections.progress import ProjectionProgress
+
+
+class EndOffsets:
+    """Asks Kafka for the end (high watermark) offsets of a topic's partitions.
+
+    :param AdminClient admin: Admin client of the cluster.
+    :param str topic: The topic.
+    :param float timeout: Seconds the request may take.
+    """
+
+    def __init__(self, admin: AdminClient, topic: str, timeout: float) -> None:
+        self._admin = admin
+        self._topic = topic
+        self._timeout = timeout
+
+    def __call__(self, partitions: Iterable[int]) -> dict[int, int]:
+        """End offset of each partition: the offset the next record will get."""
+        request = {TopicPartition(self._topic, p): OffsetSpec.latest() for p in partitions}
+        futures = self._admin.list_offsets(request, request_timeout=self._timeout)
+        return {tp.partition: future.result().offset for tp, future in futures.items()}
+
+
+class ReadBarrier:
+    """Waits until the local projection has applied everything Kafka holds.
+
+    :param EndOffsets end_offsets: Source of the log's end offsets.
+    :param ProjectionProgress progress: The projection's applied offsets.
+    :param int partitions: Partition count of the log.
+    :param float timeout: Seconds a read may wait.
+    :param Callable health: Raises if the projection can no longer progress.
+    """
+
+    def __init__(
+        self,
+        end_offsets: Callable[[Iterable[int]], dict[int, int]],
+        progress: ProjectionProgress,
+        partitions: int,
+        timeout: float,
+        health: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._end_offsets = end_offsets
+        self._progress = progress
+        self._all = range(partitions)
+        self._timeout = timeout
+        self._health = health
+
+    def wait(self, partitions: Iterable[int] | None = None) -> None:
+        """Block until the projection reached the end of ``partitions`` (all if ``None``).
+
+        :raises ReadBarrierTimeoutError: If it did not within the timeout.
+        """
+        try:
+            targets = self._end_offsets(self._all if partitions is None else partitions)
+        except KafkaException as exc:
+            raise ReadBarrierTimeoutError(
+                f"could not ask Kafka for end offsets ({exc.args[0].str()}); the read cannot "
+                "be sure to see other processes' writes"
+            ) from None
+        if self._progress.reached(targets):
+            return
+        self._health()
+        if not self._progress.wait_for(targets, self._timeout):
+            self._health()
+            behind = {p: end - self._progress.snapshot().get(p, 0) for p, end in targets.items()}
+            raise ReadBarrierTimeoutError(
+                f"the projection did not catch up with Kafka within {self._timeout:g}s "
+                f"(records behind per partition: {behind}); raise PYNENC__KAFKA_READ_BARRIER_TIMEOUT "
+                "or check that a projector runs for this app (pynenc-kafka lag)"
+            )

@@ -1,0 +1,131 @@
+"""The RocksDB that holds an app's views, one column family per view.
+
+One process per host and app opens it as the primary (the projector writes);
+every other process opens it as a RocksDB secondary and catches up on demand.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from rocksdict import AccessType, ColumnFamily, Options, Rdict, WriteBatch
+
+from pynenc_kafka.projections import keys
+
+
+class View(StrEnum):
+    """Column families of a projection; the value says what a row's key is."""
+
+    INVOCATIONS = "invocations"  # invocation id -> invocation JSON
+    CALLS = "calls"  # call id key -> serialized arguments JSON
+    CHILDREN = "children"  # parent id \0 child id
+    BY_PARENT_EVENT = "by_parent_event"  # trigger event id \0 invocation id
+    BY_WORKFLOW = "by_workflow"  # workflow id \0 invocation id
+    BY_WORKFLOW_TYPE = "by_workflow_type"  # workflow type key \0 invocation id
+    HISTORY = "history"  # invocation id \0 time \0 position -> entry JSON
+    HISTORY_BY_TIME = "history_by_time"  # time position invocation id -> entry JSON
+    RESULTS = "results"  # invocation id -> serialized result
+    EXCEPTIONS = "exceptions"  # invocation id -> serialized exception
+    WORKFLOW_RUNS = "workflow_runs"  # workflow id -> identity JSON
+    WORKFLOW_TYPES = "workflow_types"  # workflow type key
+    WORKFLOW_RUNS_BY_TYPE = "workflow_runs_by_type"  # type key \0 workflow id
+    WORKFLOW_DATA = "workflow_data"  # workflow id \0 data key -> serialized value
+    SUB_INVOCATIONS = "sub_invocations"  # workflow id \0 sub-invocation id
+    RUNNER_CONTEXTS = "runner_contexts"  # runner id -> context JSON
+    APP_INFO = "app_info"  # app id -> AppInfo JSON
+    CHECKPOINT = "checkpoint"  # see ProjectionCheckpoint
+
+
+#: Views a purge empties; the checkpoint survives it.
+STATE_VIEWS = tuple(v for v in View if v is not View.CHECKPOINT)
+
+
+def _options() -> Options:
+    opts = Options(raw_mode=True)
+    opts.create_if_missing(True)
+    opts.create_missing_column_families(True)
+    opts.set_write_buffer_size(4 << 20)
+    opts.set_keep_log_file_num(2)
+    opts.set_max_log_file_size(1 << 20)
+    opts.set_is_fd_close_on_exec(True)
+    return opts
+
+
+class ViewStore:
+    """An app's views in one RocksDB.
+
+    :param Path path: The projection folder.
+    :param secondary_path: Private folder for a secondary instance; ``None`` opens the primary.
+    :param bool read_only: Open for reading only (a replayed folder inspected as of a moment).
+    """
+
+    def __init__(self, path: Path, secondary_path: Path | None = None, read_only: bool = False) -> None:
+        self.path = path
+        self.is_secondary = secondary_path is not None
+        path.mkdir(parents=True, exist_ok=True)
+        if secondary_path is not None:
+            secondary_path.mkdir(parents=True, exist_ok=True)
+            access = AccessType.secondary(str(secondary_path))
+        elif read_only:
+            access = AccessType.read_only(False)
+        else:
+            access = AccessType.read_write()
+        self._db = Rdict(
+            str(path), _options(), column_families={v.value: _options() for v in View}, access_type=access
+        )
+        self._families = {v: self._db.get_column_family(v.value) for v in View}
+        self._handles = {v: self._db.get_column_family_handle(v.value) for v in View}
+
+    def handle(self, view: View) -> ColumnFamily:
+        """The column family handle for ``WriteBatch.put`` into ``view``."""
+        return self._handles[view]
+
+    def get(self, view: View, key: bytes) -> bytes | None:
+        """One row's value, or ``None``."""
+        value = self._families[view].get(key)
+        return None if value is None else bytes(value)
+
+    def get_json(self, view: View, key: bytes) -> Any:
+        """One row's value parsed as JSON, or ``None``."""
+        value = self._families[view].get(key)
+        return None if value is None else json.loads(value)
+
+    def scan(self, view: View, start: bytes = b"", end: bytes = keys.END) -> Iterator[tuple[bytes, bytes]]:
+        """Rows with ``start <= key < end``, in key order."""
+        for key, value in self._families[view].items(from_key=start):
+            if key >= end:
+                return
+            yield key, value
+
+    def scan_prefix(self, view: View, key_prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Rows whose key starts with ``key_prefix``, in key order."""
+        return self.scan(view, key_prefix, key_prefix + keys.END)
+
+    def count(self, view: View) -> int:
+        """Number of rows of a view (a full scan: for tests and tools)."""
+        return sum(1 for _ in self._families[view].keys())
+
+    def new_batch(self) -> WriteBatch:
+        """An empty atomic batch for :meth:`write`."""
+        return WriteBatch(raw_mode=True)
+
+    def write(self, batch: WriteBatch) -> None:
+        """Apply a batch atomically: all of it or none of it survives a crash."""
+        self._db.write(batch)
+
+    def catch_up(self) -> None:
+        """Secondary only: read what the primary wrote since the last call."""
+        self._db.try_catch_up_with_primary()
+
+    def close(self) -> None:
+        """Close the database; the store is unusable afterwards."""
+        self._db.close()
+
+
+def dump(value: Any) -> bytes:
+    """Compact JSON bytes of a view value."""
+    return json.dumps(value, separators=(",", ":")).encode()

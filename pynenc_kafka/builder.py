@@ -1,0 +1,77 @@
+"""``PynencBuilder().kafka(...)``: the builder method of the pynenc-kafka plugin."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pynenc.builder import PynencBuilder
+
+
+class KafkaBuilderPlugin:
+    """Registers the ``kafka`` builder method with pynenc (entry point ``pynenc.plugins``)."""
+
+    @staticmethod
+    def register_builder_methods(builder_class: type[PynencBuilder]) -> None:
+        """Called by pynenc when it discovers the plugin.
+
+        :param builder_class: ``PynencBuilder``.
+        """
+        builder_class.register_plugin_method("kafka", kafka)
+        builder_class.register_plugin_validator(validate_kafka_config)
+
+
+def kafka(
+    builder: PynencBuilder,
+    bootstrap_servers: str | None = None,
+    topic_prefix: str | None = None,
+    partitions: int | None = None,
+    replication_factor: int | None = None,
+    projection_dir: str | None = None,
+    read_barrier_timeout: float | None = None,
+    client_options: dict[str, Any] | None = None,
+    producer_options: dict[str, Any] | None = None,
+    consumer_options: dict[str, Any] | None = None,
+) -> PynencBuilder:
+    """Use :class:`~pynenc_kafka.backend.KafkaStateBackend` as the app's state backend.
+
+    Arguments left out keep their configured value (environment, ``pyproject.toml``, default).
+
+    :param PynencBuilder builder: The builder.
+    :param bootstrap_servers: ``host:port`` list of the Kafka cluster.
+    :param topic_prefix: Prefix of the app's topics.
+    :param partitions: Partitions of a new app log.
+    :param replication_factor: Replication factor of new topics (``-1``: broker default).
+    :param projection_dir: Host folder of the RocksDB projections.
+    :param read_barrier_timeout: Seconds a read may wait for the projection.
+    :param client_options: librdkafka options for every client (security, SASL, TLS).
+    :param producer_options: librdkafka options for the producer only.
+    :param consumer_options: librdkafka options for consumers only.
+    :return: The builder, for chaining.
+    """
+    settings = {
+        "kafka_bootstrap_servers": bootstrap_servers,
+        "kafka_topic_prefix": topic_prefix,
+        "kafka_partitions": partitions,
+        "kafka_replication_factor": replication_factor,
+        "kafka_projection_dir": projection_dir,
+        "kafka_read_barrier_timeout": read_barrier_timeout,
+        "kafka_client_options": client_options,
+        "kafka_producer_options": producer_options,
+        "kafka_consumer_options": consumer_options,
+    }
+    builder._config.update({k: v for k, v in settings.items() if v is not None})
+    builder._config["state_backend_cls"] = "KafkaStateBackend"
+    builder._plugin_components.add("kafka")
+    builder._using_memory_components = False
+    return builder
+
+
+def validate_kafka_config(config: dict[str, Any]) -> None:
+    """Refuse a Kafka state backend configured with an empty bootstrap server list.
+
+    :param dict config: The builder's configuration.
+    :raises ValueError: If ``kafka_bootstrap_servers`` is set but empty.
+    """
+    if config.get("state_backend_cls") == "KafkaStateBackend" and config.get("kafka_bootstrap_servers") == "":
+        raise ValueError("KafkaStateBackend needs kafka_bootstrap_servers (host:port of the Kafka cluster)")

@@ -1,0 +1,117 @@
+"""librdkafka configuration of every client, built from the backend's settings.
+
+Security, SASL and TLS options pass through untouched; what we add are only the
+options our guarantees depend on (idempotence, ``acks=all``, bounded timeouts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pynenc_kafka.conf import ConfigKafka
+
+_SECRET_MARKERS = ("password", "secret", "token", "key", "jaas", "oauthbearer.config")
+
+
+def redact(options: dict[str, Any]) -> dict[str, Any]:
+    """Return ``options`` with every secret-looking value replaced by ``"<redacted>"``.
+
+    :param dict options: librdkafka options.
+    :return: A copy safe to log or put in an error message.
+    """
+    return {
+        k: "<redacted>" if any(m in k.lower() for m in _SECRET_MARKERS) else v for k, v in options.items()
+    }
+
+
+@dataclass(frozen=True)
+class KafkaClientSettings:
+    """Everything needed to create producers, consumers and admin clients for one cluster.
+
+    :param str bootstrap_servers: ``host:port`` list.
+    :param float timeout: Seconds any request or delivery may take.
+    :param dict common: Options for every client.
+    :param dict producer: Producer-only options.
+    :param dict consumer: Consumer-only options.
+    :param dict admin: Admin-only options.
+    """
+
+    bootstrap_servers: str
+    timeout: float = 15.0
+    common: dict[str, Any] = field(default_factory=dict)
+    producer: dict[str, Any] = field(default_factory=dict)
+    consumer: dict[str, Any] = field(default_factory=dict)
+    admin: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, conf: ConfigKafka) -> KafkaClientSettings:
+        """Build settings from a pynenc config object.
+
+        :param ConfigKafka conf: Any config holding the ``kafka_*`` fields.
+        """
+        return cls(
+            bootstrap_servers=conf.kafka_bootstrap_servers,
+            timeout=float(conf.kafka_timeout),
+            common=dict(conf.kafka_client_options),
+            producer=dict(conf.kafka_producer_options),
+            consumer=dict(conf.kafka_consumer_options),
+            admin=dict(conf.kafka_admin_options),
+        )
+
+    @property
+    def identity(self) -> str:
+        """A stable key of these settings, safe to show (a hash, never the options)."""
+        blob = json.dumps(
+            [self.bootstrap_servers, self.common, self.producer, self.consumer, self.admin],
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def _base(self) -> dict[str, Any]:
+        return {
+            "bootstrap.servers": self.bootstrap_servers,
+            "socket.connection.setup.timeout.ms": int(self.timeout * 1000),
+            **self.common,
+        }
+
+    def producer_config(self) -> dict[str, Any]:
+        """Options of the idempotent, ``acks=all`` producer."""
+        return {
+            **self._base(),
+            "linger.ms": 1,
+            "message.timeout.ms": int(self.timeout * 1000),
+            **self.producer,
+            # Our durability guarantee: not overridable.
+            "enable.idempotence": True,
+            "acks": "all",
+        }
+
+    def consumer_config(self, client_id: str) -> dict[str, Any]:
+        """Options of a projector or CLI consumer: manual assignment, no Kafka commits.
+
+        :param str client_id: Shown in broker logs, e.g. ``pynenc-kafka-projector``.
+        """
+        return {
+            **self._base(),
+            "group.id": f"pynenc-kafka.{client_id}",
+            "client.id": client_id,
+            "fetch.wait.max.ms": 50,
+            "enable.partition.eof": False,
+            **self.consumer,
+            # Offsets live in the projection's checkpoint, never in Kafka.
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+        }
+
+    def admin_config(self) -> dict[str, Any]:
+        """Options of the admin client (topics, metadata, end offsets)."""
+        return {**self._base(), **self.admin}
+
+    def describe(self) -> str:
+        """A one-line description for errors and logs, secrets redacted."""
+        extra = redact(self.common)
+        return f"bootstrap.servers={self.bootstrap_servers}" + (f" options={extra}" if extra else "")

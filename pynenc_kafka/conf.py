@@ -1,0 +1,108 @@
+"""Settings of the Kafka state backend, each a cistell ``ConfigField``.
+
+Every field is also an environment variable in pynenc's usual form, e.g.
+``PYNENC__KAFKA_BOOTSTRAP_SERVERS`` or ``PYNENC__CONFIGSTATEBACKENDKAFKA__KAFKA_PARTITIONS``,
+and a key of ``[tool.pynenc]`` in ``pyproject.toml``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from cistell import ConfigField
+from pynenc.conf.config_base import ConfigPynencBase
+from pynenc.conf.config_state_backend import ConfigStateBackend
+
+
+def client_options_mapper(value: Any, expected_type: type[dict[str, Any]]) -> dict[str, Any]:
+    """Accept librdkafka options as a dict or as a JSON object text (environment variables).
+
+    :param value: A dict, or JSON text such as ``{"security.protocol": "SASL_SSL"}``.
+    :param expected_type: Always ``dict``.
+    :return: The options as a dict of strings to scalars.
+    :raises TypeError: If the value is neither.
+    """
+    del expected_type
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value) if value.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise TypeError(
+                f"Kafka client options must be a JSON object, got unparsable text ({exc.msg})"
+            ) from exc
+        if isinstance(parsed, dict):
+            return parsed
+    raise TypeError(f"Kafka client options must be a dict or a JSON object, not {type(value).__name__}")
+
+
+def default_projection_dir() -> str:
+    """Return the host-wide default folder of projections: ``$XDG_CACHE_HOME/pynenc-kafka/projections``."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return str(Path(cache) / "pynenc-kafka" / "projections")
+
+
+class ConfigKafka(ConfigPynencBase):
+    """Connection and topic settings shared by every pynenc-kafka component.
+
+    :cvar ConfigField[str] kafka_bootstrap_servers:
+        Comma-separated ``host:port`` list of the Kafka cluster.
+    :cvar ConfigField[str] kafka_topic_prefix:
+        Prefix of every topic: ``<prefix>.<app>.events`` and ``<prefix>.apps``.
+    :cvar ConfigField[int] kafka_partitions:
+        Partitions of a new app's event log. An existing topic keeps its count.
+    :cvar ConfigField[int] kafka_replication_factor:
+        Replication factor of new topics; ``-1`` takes the broker's default.
+    :cvar ConfigField[dict] kafka_client_options:
+        librdkafka options for every client: ``security.protocol``, ``sasl.*``, ``ssl.*``, ...
+        (secret: never logged).
+    :cvar ConfigField[dict] kafka_producer_options:
+        librdkafka options for the producer only, over ``kafka_client_options``.
+    :cvar ConfigField[dict] kafka_consumer_options:
+        librdkafka options for consumers only, over ``kafka_client_options``.
+    :cvar ConfigField[dict] kafka_admin_options:
+        librdkafka options for the admin client only, over ``kafka_client_options``.
+    :cvar ConfigField[float] kafka_timeout:
+        Seconds a write, a topic creation or a metadata request may take before failing
+        with a clear error (an unreachable broker never hangs a caller).
+    """
+
+    kafka_bootstrap_servers = ConfigField("127.0.0.1:9092")
+    kafka_topic_prefix = ConfigField("pynenc")
+    kafka_partitions = ConfigField(3)
+    kafka_replication_factor = ConfigField(-1)
+    kafka_client_options = ConfigField(dict[str, Any](), client_options_mapper, secret=True)
+    kafka_producer_options = ConfigField(dict[str, Any](), client_options_mapper, secret=True)
+    kafka_consumer_options = ConfigField(dict[str, Any](), client_options_mapper, secret=True)
+    kafka_admin_options = ConfigField(dict[str, Any](), client_options_mapper, secret=True)
+    kafka_timeout = ConfigField(15.0)
+
+
+class ConfigStateBackendKafka(ConfigStateBackend, ConfigKafka):
+    """Settings of :class:`~pynenc_kafka.backend.KafkaStateBackend`.
+
+    :cvar ConfigField[str] kafka_projection_dir:
+        Host folder of the RocksDB projections; one sub-folder per cluster and app,
+        shared by every process of the host. Defaults to ``~/.cache/pynenc-kafka/projections``.
+    :cvar ConfigField[float] kafka_read_barrier_timeout:
+        Seconds a read may wait for the projection to apply writes already in Kafka.
+    :cvar ConfigField[float] kafka_takeover_interval:
+        Seconds between a reading process's attempts to take over a projection whose
+        projecting process died.
+    :cvar ConfigField[int] kafka_max_open_projections:
+        Projections a process keeps open at once; the least recently used closes first.
+    """
+
+    kafka_projection_dir = ConfigField("")
+    kafka_read_barrier_timeout = ConfigField(30.0)
+    kafka_takeover_interval = ConfigField(1.0)
+    kafka_max_open_projections = ConfigField(32)
+
+    @property
+    def projection_root(self) -> Path:
+        """The configured projection folder, or the host default."""
+        return Path(self.kafka_projection_dir or default_projection_dir())
