@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from pynenc_kafka.conf import ConfigKafka
+
+#: librdkafka's own log lines go to Python logging under this name, not to stderr.
+LIBRDKAFKA_LOGGER = logging.getLogger("pynenc_kafka.librdkafka")
 
 _SECRET_MARKERS = ("password", "secret", "token", "key", "jaas", "oauthbearer.config")
 
@@ -75,6 +79,7 @@ class KafkaClientSettings:
         return {
             "bootstrap.servers": self.bootstrap_servers,
             "socket.connection.setup.timeout.ms": int(self.timeout * 1000),
+            "logger": LIBRDKAFKA_LOGGER,
             **self.common,
         }
 

@@ -1,0 +1,95 @@
+"""The Kafka broker a test session runs against.
+
+In order of preference: the one named by ``KAFKA_BOOTSTRAP_SERVERS``; a
+testcontainers ``apache/kafka`` container when a Docker engine answers; otherwise
+``deploy/kafka/broker``, started for the session from Maven Central's jars on the
+machine's JDK and stopped at its end.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BROKER_SCRIPT = REPO / "deploy" / "kafka" / "broker"
+KAFKA_IMAGE = "apache/kafka:4.1.0"
+
+
+@dataclass
+class SessionBroker:
+    """A broker the session uses.
+
+    :param str bootstrap: ``host:port``.
+    :param str description: What it is, for the report header.
+    :param Callable stop: Stops it at the end of the session (no-op if not ours).
+    """
+
+    bootstrap: str
+    description: str
+    stop: Callable[[], None] = field(default=lambda: None)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=2).ping()
+        return True
+    except Exception:
+        return False
+
+
+def _container_broker() -> SessionBroker:
+    from testcontainers.kafka import KafkaContainer
+
+    container = KafkaContainer(KAFKA_IMAGE).with_kraft()
+    container.start()
+    return SessionBroker(container.get_bootstrap_server(), f"testcontainers {KAFKA_IMAGE}", container.stop)
+
+
+def _local_broker() -> SessionBroker:
+    data_dir = Path(tempfile.mkdtemp(prefix="pynenc-kafka-broker-"))
+    port = free_port()
+    started = subprocess.run(
+        [sys.executable, str(BROKER_SCRIPT), "start", "--port", str(port), "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if started.returncode != 0:
+        raise RuntimeError(f"deploy/kafka/broker could not start a broker:\n{started.stderr}{started.stdout}")
+    lines = started.stdout.strip().splitlines()
+    bootstrap = lines[-1].split("=", 1)[1]
+
+    def stop() -> None:
+        subprocess.run(
+            [sys.executable, str(BROKER_SCRIPT), "stop", "--data-dir", str(data_dir)],
+            capture_output=True,
+            timeout=120,
+        )
+
+    return SessionBroker(bootstrap, f"deploy/kafka/broker: {lines[0]}", stop)
+
+
+def start_session_broker() -> SessionBroker:
+    """Find or start the broker for this session (see the module docstring)."""
+    named = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if named:
+        return SessionBroker(named, f"KAFKA_BOOTSTRAP_SERVERS={named}")
+    if _docker_answers():
+        return _container_broker()
+    return _local_broker()
