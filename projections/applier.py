@@ -27,7 +27,6 @@ class EventApplier:
 
     def __init__(self, store: ViewStore) -> None:
         self._store = store
-        self._cf = {view: store.handle(view) for view in View}
         self._handlers: dict[str, Callable[[WriteBatch, dict[str, Any], int, int], None]] = {
             "InvocationRegistered": self._invocation_registered,
             "StatusRecorded": self._status_recorded,
@@ -55,10 +54,10 @@ class EventApplier:
     def purge(self, batch: WriteBatch) -> None:
         """Stage the deletion of every state row (the checkpoint stays)."""
         for view in STATE_VIEWS:
-            batch.delete_range(b"", keys.END, self._cf[view])
+            batch.delete_range(b"", keys.END, self._store.handle(view))
 
     def _put(self, batch: WriteBatch, view: View, key: bytes, value: bytes = _EMPTY) -> None:
-        batch.put(key, value, self._cf[view])
+        batch.put(key, value, self._store.handle(view))
 
     def _invocation_registered(self, batch: WriteBatch, p: dict[str, Any], _: int, __: int) -> None:
         inv_id = p["invocation_id"]

@@ -63,6 +63,9 @@ class Projector:
         self._held: dict[int, list[Message]] = {
             p: [] for ps in self.state.pending_purges.values() for p in ps
         }
+        #: Records consumed since this projector started (a restart that resumes from its
+        #: checkpoint consumes none of the records applied before).
+        self.consumed = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.failure: BaseException | None = None
@@ -94,6 +97,7 @@ class Projector:
         if first is None:
             return 0
         messages = [first, *consumer.consume(MAX_BATCH - 1, 0)]
+        self.consumed += len(messages)
         self.apply_messages(messages)
         return len(messages)
 

@@ -81,7 +81,7 @@ class ViewStore:
         self._handles = {v: self._db.get_column_family_handle(v.value) for v in View}
 
     def handle(self, view: View) -> ColumnFamily:
-        """The column family handle for ``WriteBatch.put`` into ``view``."""
+        """The column family handle for ``WriteBatch.put`` into ``view`` (use it, don't keep it)."""
         return self._handles[view]
 
     def get(self, view: View, key: bytes) -> bytes | None:
@@ -122,7 +122,13 @@ class ViewStore:
         self._db.try_catch_up_with_primary()
 
     def close(self) -> None:
-        """Close the database; the store is unusable afterwards."""
+        """Close the database and release its lock; the store is unusable afterwards.
+
+        Column family objects keep RocksDB open, so none may outlive this call: the store
+        holds the only ones, and hands out handles for immediate use only.
+        """
+        self._families.clear()
+        self._handles.clear()
         self._db.close()
 
 

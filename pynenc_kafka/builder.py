@@ -29,6 +29,7 @@ def kafka(
     replication_factor: int | None = None,
     projection_dir: str | None = None,
     read_barrier_timeout: float | None = None,
+    timeout: float | None = None,
     client_options: dict[str, Any] | None = None,
     producer_options: dict[str, Any] | None = None,
     consumer_options: dict[str, Any] | None = None,
@@ -44,6 +45,7 @@ def kafka(
     :param replication_factor: Replication factor of new topics (``-1``: broker default).
     :param projection_dir: Host folder of the RocksDB projections.
     :param read_barrier_timeout: Seconds a read may wait for the projection.
+    :param timeout: Seconds a write, topic creation or metadata request may take.
     :param client_options: librdkafka options for every client (security, SASL, TLS).
     :param producer_options: librdkafka options for the producer only.
     :param consumer_options: librdkafka options for consumers only.
@@ -56,6 +58,7 @@ def kafka(
         "kafka_replication_factor": replication_factor,
         "kafka_projection_dir": projection_dir,
         "kafka_read_barrier_timeout": read_barrier_timeout,
+        "kafka_timeout": timeout,
         "kafka_client_options": client_options,
         "kafka_producer_options": producer_options,
         "kafka_consumer_options": consumer_options,

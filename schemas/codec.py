@@ -5,7 +5,8 @@ the writer schema's parsing canonical form + the Avro binary body, as the Avro
 specification defines, so any Avro reader can tell the schema from the bytes.
 
 Decoding accepts every fingerprint in :attr:`EventCodec.known_schemas`: the current
-schema and the golden schemas of earlier releases, resolved to the current one.
+schema and every released one (``released/event-<version>.json``, parsing canonical
+form), resolved to the current one, so events written by any release stay readable.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ class EventCodec:
         self.fingerprint = schema_fingerprint(self.schema)
         self._header = SINGLE_OBJECT_MAGIC + self.fingerprint
         self.known_schemas: dict[bytes, Any] = {self.fingerprint: self.schema}
+        for released in sorted((SCHEMA_DIR / "released").glob("event-*.json")):
+            self.accept_writer_schema(released.read_text())
 
     def accept_writer_schema(self, schema_json: str | dict[str, Any]) -> bytes:
         """Make events written with an earlier schema version decodable.
@@ -83,7 +86,7 @@ class EventCodec:
         raw = json.loads(schema_json) if isinstance(schema_json, str) else schema_json
         parsed = parse_schema(raw)
         fp = schema_fingerprint(parsed)
-        self.known_schemas[fp] = parsed
+        self.known_schemas.setdefault(fp, parsed)
         return fp
 
     def encode(

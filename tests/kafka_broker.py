@@ -19,7 +19,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BROKER_SCRIPT = REPO / "deploy" / "kafka" / "broker"
-KAFKA_IMAGE = "apache/kafka:4.1.0"
+KAFKA_IMAGE = "apache/kafka:4.4.0"
 
 
 @dataclass

@@ -1,0 +1,78 @@
+"""Settings: every field is an environment variable; secrets never show."""
+
+from __future__ import annotations
+
+import pytest
+from pynenc import PynencBuilder
+
+from pynenc_kafka.client_settings import KafkaClientSettings, redact
+from pynenc_kafka.conf import ConfigStateBackendKafka
+
+
+def test_every_setting_reads_from_pynenc_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYNENC__KAFKA_BOOTSTRAP_SERVERS", "10.1.2.3:9093")
+    monkeypatch.setenv("PYNENC__KAFKA_PARTITIONS", "7")
+    monkeypatch.setenv("PYNENC__KAFKA_READ_BARRIER_TIMEOUT", "2.5")
+    monkeypatch.setenv(
+        "PYNENC__KAFKA_CLIENT_OPTIONS", '{"security.protocol": "SASL_SSL", "sasl.password": "hunter2"}'
+    )
+    conf = ConfigStateBackendKafka()
+    assert conf.kafka_bootstrap_servers == "10.1.2.3:9093"
+    assert conf.kafka_partitions == 7
+    assert conf.kafka_read_barrier_timeout == 2.5
+    assert conf.kafka_client_options["security.protocol"] == "SASL_SSL"
+    assert "hunter2" not in conf.explain()
+
+
+def test_client_options_pass_through_but_durability_is_not_overridable() -> None:
+    settings = KafkaClientSettings(
+        "b:1",
+        common={"security.protocol": "SSL", "ssl.key.password": "s3cret"},
+        producer={"acks": "1", "linger.ms": 20},
+    )
+    producer = settings.producer_config()
+    assert producer["security.protocol"] == "SSL"
+    assert producer["linger.ms"] == 20
+    assert producer["acks"] == "all" and producer["enable.idempotence"] is True
+    assert settings.consumer_config("x")["enable.auto.commit"] is False
+    assert "s3cret" not in settings.describe()
+    assert redact({"sasl.password": "p", "sasl.username": "u"}) == {
+        "sasl.password": "<redacted>",
+        "sasl.username": "u",
+    }
+
+
+def test_unparsable_options_name_the_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYNENC__KAFKA_PRODUCER_OPTIONS", "{not json")
+    with pytest.raises(TypeError, match="JSON object"):
+        ConfigStateBackendKafka()
+
+
+def test_builder_method_selects_the_backend_and_its_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYNENC__KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    monkeypatch.delenv("PYNENC__KAFKA_TOPIC_PREFIX", raising=False)
+    builder = (
+        PynencBuilder().app_id("builder-test").kafka(bootstrap_servers="h:1", partitions=6, topic_prefix="p")
+    )
+    assert builder._config["state_backend_cls"] == "KafkaStateBackend"
+    conf = ConfigStateBackendKafka(config_values=builder._config)
+    assert (conf.kafka_bootstrap_servers, conf.kafka_partitions, conf.kafka_topic_prefix) == ("h:1", 6, "p")
+
+
+def test_entry_point_makes_the_class_selectable_by_name(kafka_bootstrap: str) -> None:
+    """``PYNENC__STATE_BACKEND_CLS=KafkaStateBackend`` works without importing us."""
+    import subprocess
+    import sys
+
+    code = (
+        "from pynenc import Pynenc; app = Pynenc(); "
+        "print(type(app.state_backend).__module__, type(app.state_backend).__name__)"
+    )
+    env = {
+        "PYNENC__STATE_BACKEND_CLS": "KafkaStateBackend",
+        "PYNENC__APP_ID": "ep",
+        "PYNENC__KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "PATH": "/usr/bin:/bin",
+    }
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.stdout.split() == ["pynenc_kafka.backend", "KafkaStateBackend"], out.stderr
