@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from confluent_kafka import KafkaError, Message, Producer
 
@@ -75,7 +75,9 @@ class _Acknowledgements:
             if err is not None:
                 self.errors.append((index, err))
             else:
-                self.positions[index] = Position(msg.topic(), msg.partition(), msg.offset())
+                self.positions[index] = Position(
+                    cast(str, msg.topic()), cast(int, msg.partition()), cast(int, msg.offset())
+                )
             self._pending -= 1
             if self._pending == 0:
                 self.done.set()

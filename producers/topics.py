@@ -85,7 +85,7 @@ class TopicProvisioner:
         )
         topic = metadata.topics.get(name)
         if topic is None or topic.error is not None:
-            if topic is not None and topic.error.code() in _ACCESS_ERRORS:
+            if topic is not None and topic.error is not None and topic.error.code() in _ACCESS_ERRORS:
                 raise TopicAccessError(f"not allowed to describe topic {name!r}: grant DESCRIBE on it")
             return None
         if not topic.partitions or any(p.leader < 0 for p in topic.partitions.values()):

@@ -13,7 +13,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
@@ -111,7 +111,7 @@ class Projector:
             if msg.error() is not None:
                 logger.warning("consumer error on %s: %s", self.topic, msg.error())
                 continue
-            partition, offset = msg.partition(), msg.offset()
+            partition, offset = cast(int, msg.partition()), cast(int, msg.offset())
             if partition in self._held:
                 self._held[partition].append(msg)
                 continue

@@ -97,7 +97,7 @@ class ViewStore:
     def scan(self, view: View, start: bytes = b"", end: bytes = keys.END) -> Iterator[tuple[bytes, bytes]]:
         """Rows with ``start <= key < end``, in key order."""
         for key, value in self._families[view].items(from_key=start):
-            if key >= end:
+            if not isinstance(key, bytes) or key >= end:
                 return
             yield key, value
 

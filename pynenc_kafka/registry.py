@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
@@ -60,7 +60,7 @@ class AppRegistry:
                 for msg in consumer.consume(1000, 0.2):
                     if msg.error() is not None:
                         continue
-                    position = msg.offset() + 1
+                    position = cast(int, msg.offset()) + 1
                     key = (msg.key() or b"").decode()
                     if msg.value() is None:
                         apps.pop(key, None)
