@@ -28,7 +28,7 @@ from pynenc_kafka.producers.publisher import OutgoingEvent, Position
 from pynenc_kafka.projections import keys
 from pynenc_kafka.projections.views import View
 from pynenc_kafka.registry import AppRegistry
-from pynenc_kafka.runtime import RUNTIME, AppProjection, ProjectionSettings
+from pynenc_kafka.runtime import RUNTIME, AppProjection, AppSpec
 from pynenc_kafka.schemas.timestamps import to_micros
 from pynenc_kafka.schemas.topology import AppTopics, partition_for
 
@@ -56,8 +56,8 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
 
     def __init__(self, app: Pynenc) -> None:
         super().__init__(app)
-        self.topics = AppTopics(self.conf.kafka_topic_prefix, app.app_id)
-        self.settings = KafkaClientSettings.from_config(self.conf)
+        self.spec = AppSpec.from_config(self.conf, app.app_id)
+        self.topics = self.spec.topics
 
     @cached_property
     def conf(self) -> ConfigStateBackendKafka:
@@ -71,18 +71,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
     @property
     def projection(self) -> AppProjection:
         """This app's projection in this process (opened, and topics created, on first use)."""
-        return RUNTIME.app(
-            self.settings,
-            self.topics,
-            int(self.conf.kafka_partitions),
-            int(self.conf.kafka_replication_factor),
-            ProjectionSettings(
-                root=self.conf.projection_root,
-                barrier_timeout=float(self.conf.kafka_read_barrier_timeout),
-                takeover_interval=float(self.conf.kafka_takeover_interval),
-            ),
-            int(self.conf.kafka_max_open_projections),
-        )
+        return RUNTIME.app(self.spec)
 
     def _event(
         self, kind: str, key: str, payload: dict[str, Any], partition: int | None = None

@@ -26,6 +26,7 @@ from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 
 from pynenc_kafka.client_settings import KafkaClientSettings
+from pynenc_kafka.conf import ConfigStateBackendKafka
 from pynenc_kafka.producers.publisher import EventPublisher
 from pynenc_kafka.producers.topics import TopicInfo, TopicProvisioner
 from pynenc_kafka.projections.barrier import EndOffsets, ReadBarrier
@@ -84,38 +85,78 @@ class ClusterClients:
 
 
 @dataclass(frozen=True)
-class ProjectionSettings:
-    """How an app's projection is kept on this host.
+class AppSpec:
+    """One app as a process opens it: cluster, topics, and how its projection is kept here.
 
+    :param KafkaClientSettings settings: How to reach the cluster.
+    :param AppTopics topics: The app's topics.
+    :param int partitions: Partitions of the log if this process creates it.
+    :param int replication: Replication factor of topics this process creates.
     :param Path root: Host folder of projections.
     :param float barrier_timeout: Seconds a read may wait for the projection.
     :param float takeover_interval: Seconds between takeover attempts of a reader.
+    :param int max_open: Projections the process keeps open at once.
     """
 
+    settings: KafkaClientSettings
+    topics: AppTopics
+    partitions: int
+    replication: int
     root: Path
     barrier_timeout: float
     takeover_interval: float
+    max_open: int
+
+    @classmethod
+    def from_config(cls, conf: ConfigStateBackendKafka, app_id: str) -> AppSpec:
+        """The spec of ``app_id`` under a backend configuration.
+
+        :param ConfigStateBackendKafka conf: The ``kafka_*`` settings.
+        :param str app_id: The pynenc app id.
+        """
+        return cls(
+            settings=KafkaClientSettings.from_config(conf),
+            topics=AppTopics(conf.kafka_topic_prefix, app_id),
+            partitions=int(conf.kafka_partitions),
+            replication=int(conf.kafka_replication_factor),
+            root=conf.projection_root,
+            barrier_timeout=float(conf.kafka_read_barrier_timeout),
+            takeover_interval=float(conf.kafka_takeover_interval),
+            max_open=int(conf.kafka_max_open_projections),
+        )
+
+    @property
+    def key(self) -> tuple[str, AppTopics, Path]:
+        """What makes two specs the same projection in a process."""
+        return (self.settings.identity, self.topics, self.root)
+
+
+def projection_folder(root: Path, cluster_id: str, topic: str) -> Path:
+    """The folder of an app's projection on this host: one per cluster and log topic.
+
+    :param Path root: Host folder of projections (``kafka_projection_dir``).
+    :param str cluster_id: The Kafka cluster's id (a recreated broker gets a new folder).
+    :param str topic: The app's event log topic.
+    """
+    return root / cluster_id / topic
 
 
 class AppProjection:
     """One app's views in this process: projected here (lease held) or read as a secondary.
 
     :param ClusterClients clients: The cluster's clients.
-    :param AppTopics topics: The app's topics.
+    :param AppSpec spec: The app and where to keep its views.
     :param TopicInfo log: The app's event log as the cluster serves it.
-    :param ProjectionSettings settings: Where and how to keep the views.
     """
 
     _secondary_ids = itertools.count()
 
-    def __init__(
-        self, clients: ClusterClients, topics: AppTopics, log: TopicInfo, settings: ProjectionSettings
-    ) -> None:
+    def __init__(self, clients: ClusterClients, spec: AppSpec, log: TopicInfo) -> None:
         self.clients = clients
-        self.topics = topics
+        self.spec = spec
+        self.topics = spec.topics
         self.log = log
-        self.settings = settings
-        self.folder = settings.root / clients.cluster_id / log.name
+        self.folder = projection_folder(spec.root, clients.cluster_id, log.name)
         self.lease = ProjectionLease(self.folder)
         self.projector: Projector | None = None
         self._retired: list[ViewStore] = []
@@ -152,7 +193,7 @@ class AppProjection:
         if self._await_primary_folder():
             return
         self._secondary_path = (
-            self.settings.root / ".secondary" / self.log.name / f"{os.getpid()}-{next(self._secondary_ids)}"
+            self.spec.root / ".secondary" / self.log.name / f"{os.getpid()}-{next(self._secondary_ids)}"
         )
         store = ViewStore(self.folder, secondary_path=self._secondary_path)
         checkpoint = ProjectionCheckpoint(store)
@@ -167,7 +208,7 @@ class AppProjection:
 
     def _await_primary_folder(self) -> bool:
         """Wait until the projecting process created the folder; return True if we took over instead."""
-        deadline = time.monotonic() + self.settings.barrier_timeout
+        deadline = time.monotonic() + self.spec.barrier_timeout
         while not (self.folder / "CURRENT").exists():
             if self.lease.try_acquire():
                 self._become_primary()
@@ -175,7 +216,7 @@ class AppProjection:
             if time.monotonic() > deadline:
                 raise KafkaBackendError(
                     f"projection folder {self.folder} was not created by the projecting process "
-                    f"(pid {self.lease.holder_pid()}) within {self.settings.barrier_timeout:g}s"
+                    f"(pid {self.lease.holder_pid()}) within {self.spec.barrier_timeout:g}s"
                 )
             time.sleep(0.01)
         return False
@@ -185,7 +226,7 @@ class AppProjection:
             self._end_offsets,
             progress,
             self.log.partitions,
-            self.settings.barrier_timeout,
+            self.spec.barrier_timeout,
             self._check_health,
         )
 
@@ -236,31 +277,22 @@ class Runtime:
                 clients = self._clusters[settings.identity] = ClusterClients(settings)
             return clients
 
-    def app(
-        self,
-        settings: KafkaClientSettings,
-        topics: AppTopics,
-        partitions: int,
-        replication: int,
-        projection: ProjectionSettings,
-        max_open: int,
-    ) -> AppProjection:
+    def app(self, spec: AppSpec) -> AppProjection:
         """The open projection of an app, opening (and creating its topics) on first use."""
-        key = (settings.identity, topics, projection.root)
         with self._lock:
-            found = self._apps.get(key)
+            found = self._apps.get(spec.key)
             if found is not None:
-                self._apps.move_to_end(key)
+                self._apps.move_to_end(spec.key)
                 return found
-            clients = self.cluster(settings)
-            log = clients.topics.ensure(topics.events, partitions, replication)
-            clients.topics.ensure(topics.registry, 1, replication, compacted=True)
-            opened = self._apps[key] = AppProjection(clients, topics, log, projection)
-            while len(self._apps) > max(1, max_open):
+            clients = self.cluster(spec.settings)
+            log = clients.topics.ensure(spec.topics.events, spec.partitions, spec.replication)
+            clients.topics.ensure(spec.topics.registry, 1, spec.replication, compacted=True)
+            opened = self._apps[spec.key] = AppProjection(clients, spec, log)
+            while len(self._apps) > max(1, spec.max_open):
                 _, evicted = self._apps.popitem(last=False)
                 evicted.close()
             if not opened.is_primary:
-                self._watch_leases(projection.takeover_interval)
+                self._watch_leases(spec.takeover_interval)
             return opened
 
     def _watch_leases(self, interval: float) -> None:
