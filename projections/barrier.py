@@ -55,8 +55,8 @@ class ReadBarrier:
         timeout: float,
         health: Callable[[], None] = lambda: None,
     ) -> None:
-        self._end_offsets = end_offsets
-        self._progress = progress
+        self.end_offsets = end_offsets
+        self.progress = progress
         self._all = range(partitions)
         self._timeout = timeout
         self._health = health
@@ -67,18 +67,18 @@ class ReadBarrier:
         :raises ReadBarrierTimeoutError: If it did not within the timeout.
         """
         try:
-            targets = self._end_offsets(self._all if partitions is None else partitions)
+            targets = self.end_offsets(self._all if partitions is None else partitions)
         except KafkaException as exc:
             raise ReadBarrierTimeoutError(
                 f"could not ask Kafka for end offsets ({exc.args[0].str()}); the read cannot "
                 "be sure to see other processes' writes"
             ) from None
-        if self._progress.reached(targets):
+        if self.progress.reached(targets):
             return
         self._health()
-        if not self._progress.wait_for(targets, self._timeout):
+        if not self.progress.wait_for(targets, self._timeout):
             self._health()
-            behind = {p: end - self._progress.snapshot().get(p, 0) for p, end in targets.items()}
+            behind = {p: end - self.progress.snapshot().get(p, 0) for p, end in targets.items()}
             raise ReadBarrierTimeoutError(
                 f"the projection did not catch up with Kafka within {self._timeout:g}s "
                 f"(records behind per partition: {behind}); raise PYNENC__KAFKA_READ_BARRIER_TIMEOUT "
