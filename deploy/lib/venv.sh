@@ -38,12 +38,12 @@ ensure_venv() {
     rm -rf "$VENV"
     "$python" -m venv "$VENV"
   fi
-  stamp="$VENV/.pynenc-kafka-installed"
-  want="$(cat "$REPO_ROOT/pyproject.toml" | sha256sum | cut -c1-16) [$extras]"
+  stamp="$VENV/.pynenc-kafka-installed${extras:+-$extras}"
+  want="$(sha256sum < "$REPO_ROOT/pyproject.toml" | cut -c1-16)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "==> installing pynenc-kafka[$extras] into $VENV" >&2
+    echo "==> installing pynenc-kafka${extras:+[$extras]} into $VENV" >&2
     "$VENV/bin/python" -m pip install -q --upgrade pip >&2
-    "$VENV/bin/python" -m pip install -q -e "$REPO_ROOT[$extras]" >&2
+    "$VENV/bin/python" -m pip install -q -e "$REPO_ROOT${extras:+[$extras]}" >&2
     echo "$want" > "$stamp"
   fi
 }
