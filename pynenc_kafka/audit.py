@@ -1,0 +1,138 @@
+"""What the audit commands share: one cluster's clients, an app's log, this host's projection of it.
+
+Nothing here creates a topic: an audit of an app that has no log is an error, not a new app.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from confluent_kafka import Consumer, KafkaException
+
+from pynenc_kafka.client_settings import KafkaClientSettings
+from pynenc_kafka.conf import ConfigStateBackendKafka
+from pynenc_kafka.producers.errors import KafkaUnavailableError
+from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
+from pynenc_kafka.projections.log_reader import LogReader, bulk_read_config
+from pynenc_kafka.projections.replay import ReplaySource
+from pynenc_kafka.projections.views import ViewStore
+from pynenc_kafka.runtime import RUNTIME, ClusterClients
+from pynenc_kafka.schemas.errors import KafkaBackendError
+from pynenc_kafka.schemas.topology import AppTopics
+
+
+class UnknownAppError(KafkaBackendError):
+    """The app has no event log on the cluster."""
+
+
+class NoLiveProjectionError(KafkaBackendError):
+    """This host holds no projection of the app."""
+
+
+@dataclass(frozen=True)
+class AppLog:
+    """An app's event log as the cluster serves it.
+
+    :param AppTopics topics: The app's topics.
+    :param int partitions: The log's partition count.
+    :param str cluster_id: The cluster's id.
+    """
+
+    topics: AppTopics
+    partitions: int
+    cluster_id: str
+
+    @property
+    def app_id(self) -> str:
+        """The app."""
+        return self.topics.app_id
+
+    @property
+    def topic(self) -> str:
+        """The log's topic."""
+        return self.topics.events
+
+    @property
+    def source(self) -> ReplaySource:
+        """The log as a replay names it."""
+        return ReplaySource(self.cluster_id, self.topic, self.app_id, self.partitions)
+
+
+class AuditSession:
+    """The clients and folders the audit commands work with.
+
+    :param ConfigStateBackendKafka conf: The backend's settings (environment, files, overrides).
+    """
+
+    def __init__(self, conf: ConfigStateBackendKafka) -> None:
+        self.conf = conf
+        self.settings = KafkaClientSettings.from_config(conf)
+        self.clients: ClusterClients = RUNTIME.cluster(self.settings)
+        self.prefix: str = conf.kafka_topic_prefix
+
+    def topic_partitions(self) -> dict[str, int]:
+        """Every topic of the cluster with its partition count (one metadata request)."""
+        timeout = self.settings.timeout
+        try:
+            metadata = self.clients.admin.list_topics(timeout=timeout)
+        except KafkaException as exc:
+            raise KafkaUnavailableError(
+                f"could not read cluster metadata within {timeout:g}s: Kafka did not answer "
+                f"({exc.args[0].str()}); check that the cluster at {self.settings.describe()} is up "
+                "and reachable (PYNENC__KAFKA_BOOTSTRAP_SERVERS)"
+            ) from None
+        return {name: len(t.partitions) for name, t in metadata.topics.items() if t.error is None}
+
+    def app_log(self, app_id: str) -> AppLog:
+        """The log of ``app_id``.
+
+        :raises UnknownAppError: If the cluster has no log for it.
+        """
+        topics = AppTopics(self.prefix, app_id)
+        cluster_id = self.clients.cluster_id
+        partitions = self.topic_partitions().get(topics.events)
+        if not partitions:
+            raise UnknownAppError(
+                f"app {app_id!r} has no event log on the cluster (topic {topics.events!r} not found, "
+                f"topic prefix {self.prefix!r}); check --app and --topic-prefix, "
+                "`pynenc-kafka apps` lists the apps the cluster knows"
+            )
+        return AppLog(topics, partitions, cluster_id)
+
+    def reader(self, log: AppLog) -> LogReader:
+        """A reader of ``log`` with its own consumer (close it after use)."""
+        config = bulk_read_config(self.settings.consumer_config("pynenc-kafka-cli"), self.settings.consumer)
+        return LogReader(
+            Consumer(config), log.topic, log.partitions, self.settings.timeout, self.settings.describe()
+        )
+
+    def live_folder(self, log: AppLog) -> Path:
+        """Where this host keeps the live projection of ``log`` (as the backend does)."""
+        return self.conf.projection_root / log.cluster_id / log.topic
+
+    @contextmanager
+    def live_store(self, log: AppLog) -> Iterator[ViewStore]:
+        """This host's live projection of ``log``, opened as a RocksDB secondary.
+
+        A secondary sees the projection as of the moment it opened (whole WriteBatches only) and
+        never disturbs a projector that runs meanwhile.
+
+        :raises NoLiveProjectionError: If this host has none.
+        """
+        folder = self.live_folder(log)
+        if not (folder / "CURRENT").exists():
+            raise NoLiveProjectionError(
+                f"this host has no projection of app {log.app_id!r} (looked in {folder}); "
+                "run a worker of the app here, or point --projection-dir at the folder that holds it"
+            )
+        with tempfile.TemporaryDirectory(prefix="pynenc-kafka-secondary-") as secondary:
+            store = ViewStore(folder, secondary_path=Path(secondary))
+            try:
+                ProjectionCheckpoint(store).bind(log.cluster_id, log.topic, log.app_id)
+                yield store
+            finally:
+                store.close()
