@@ -5,18 +5,26 @@ parses the writer schema each time), which dominates decoding a small event. A b
 such as a replay instead wraps a whole batch of bodies in one in-memory Avro object container,
 one record per block, and reads it with :func:`fastavro.reader`: the schema is prepared once per
 batch, and each record is still decoded from exactly its own bytes, as ``decode`` does.
+
+The container declares the schema's parsing canonical form (the same binary encoding, without
+logical types), so values are not converted to objects a projection turns straight back:
+payload timestamps stay microseconds since the epoch (ints, which
+:func:`~pynenc_kafka.schemas.timestamps.to_micros` and fastavro's writer take as they take
+datetimes) and ``event_id`` stays the text written. ``occurred_at`` is a UTC datetime, as always.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterable
-from datetime import UTC
 from typing import Any
 
-from fastavro import reader, writer
+from fastavro import parse_schema, reader, writer
+from fastavro.schema import to_parsing_canonical_form
 
 from pynenc_kafka.schemas.codec import SINGLE_OBJECT_MAGIC, Event, EventCodec
+from pynenc_kafka.schemas.timestamps import from_micros
 
 _HEADER_LEN = len(SINGLE_OBJECT_MAGIC) + 8
 _SYNC = b"pynenc-kafka-bat"
@@ -43,21 +51,20 @@ def _length(n: int) -> bytes:
 
 
 def _container_header(schema: Any) -> bytes:
+    """An Avro container header declaring ``schema``'s parsing canonical form (no logical types)."""
+    plain = parse_schema(json.loads(to_parsing_canonical_form(schema)))
     buf = io.BytesIO()
-    writer(buf, schema, [], sync_marker=_SYNC, codec="null")
+    writer(buf, plain, [], sync_marker=_SYNC, codec="null")
     return buf.getvalue()
 
 
-def event_from_record(record: Any) -> Event:
-    """The :class:`Event` of a decoded envelope record (as :meth:`EventCodec.decode` builds it)."""
+def event_from_plain_record(record: Any) -> Event:
+    """The :class:`Event` of an envelope record read without logical types."""
     name, payload = record["payload"]
-    occurred_at = record["occurred_at"]
-    if occurred_at.tzinfo is None:
-        occurred_at = occurred_at.replace(tzinfo=UTC)
     return Event(
-        event_id=str(record["event_id"]),
+        event_id=record["event_id"],
         app_id=record["app_id"],
-        occurred_at=occurred_at,
+        occurred_at=from_micros(record["occurred_at"]),
         kind=name.rsplit(".", 1)[-1],
         payload=payload,
     )
@@ -66,9 +73,10 @@ def event_from_record(record: Any) -> Event:
 class BatchEventCodec(EventCodec):
     """An :class:`EventCodec` whose :meth:`prime` decodes a batch at once.
 
-    After ``prime(values)``, ``decode`` of any of those values is a lookup; anything else (an
-    event of an earlier schema, undecodable bytes, a batch the fast path refused) is decoded
-    one by one exactly as :class:`EventCodec` does, errors included.
+    After ``prime(values)``, ``decode`` of any of those values is a lookup (payload timestamps as
+    microseconds, see the module docstring); anything else (an event of an earlier schema,
+    undecodable bytes, a batch the fast path refused) is decoded one by one exactly as
+    :class:`EventCodec` does, errors included.
     """
 
     def __init__(self) -> None:
@@ -95,7 +103,7 @@ class BatchEventCodec(EventCodec):
                 io.BytesIO(b"".join(parts)), return_record_name=True, return_record_name_override=True
             )
             self._primed = {
-                value: event_from_record(record) for value, record in zip(fast, records, strict=True)
+                value: event_from_plain_record(record) for value, record in zip(fast, records, strict=True)
             }
         except Exception:  # a corrupt body: decode() reports it, record by record
             self._primed = {}
