@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import cast
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
@@ -194,17 +194,20 @@ class LogReader:
     def _within(self, messages: list[Message], remaining: dict[int, int]) -> list[Message]:
         """The records before their partition's stop offset; finished partitions leave ``remaining``."""
         kept: list[Message] = []
-        for msg in messages:
+        keep = kept.append
+        partition: Any
+        offset: Any
+        for msg in messages:  # the hot loop of every bulk read: no helper calls in it
             err = msg.error()
             if err is not None:
                 if err.fatal() or err.code() in _FATAL_CODES:
                     raise LogReadError(f"Kafka refused to serve {self.topic}: {err.str()}")
                 continue
-            partition, offset = cast(int, msg.partition()), cast(int, msg.offset())
+            partition, offset = msg.partition(), msg.offset()
             stop = remaining.get(partition)
             if stop is None or offset >= stop:
                 continue
-            kept.append(msg)
+            keep(msg)
             if offset + 1 >= stop:
                 self._finish(partition, remaining)
         return kept
