@@ -113,3 +113,16 @@ def test_the_console_script_runs_and_exits_with_the_code(tmp_path: Path) -> None
         timeout=60,
     )
     assert usage.returncode == 2 and "--into" in usage.stderr
+
+
+def test_verify_and_lag_need_a_projection_on_this_host(
+    app_instance: Pynenc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    be = backend(app_instance)
+    record_status(be, "inv-1", InvocationStatus.REGISTERED)
+    elsewhere = str(tmp_path / "no-projections-here")
+    for command in ("verify", "lag"):
+        run = run_cli(capsys, command, "--app", be.app.app_id, "--projection-dir", elsewhere)
+        assert run.code == 2
+        assert f"this host has no projection of app {be.app.app_id!r}" in run.err
+        assert "--projection-dir" in run.err and run.err.count("\n") == 1

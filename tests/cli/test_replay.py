@@ -37,6 +37,7 @@ def test_a_replay_until_a_moment_shows_the_state_as_of_then(
     )
     assert replay.code == 0, replay.err
     assert "as of " + while_running.isoformat() in replay.out
+    assert replay.err == ""  # no progress bar off a terminal
 
     shown = run_cli(capsys, "show", "inv-1", "--from", str(then), "--json")
     assert shown.code == 0, shown.err
