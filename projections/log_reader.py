@@ -17,6 +17,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from pynenc_kafka.schemas.errors import KafkaBackendError
+from pynenc_kafka.schemas.timestamps import to_micros
 
 #: Consumer options that make a bounded read fast; the user's consumer options win over these.
 BULK_READ_OPTIONS: dict[str, object] = {
@@ -136,13 +137,16 @@ class LogReader:
 
         :param datetime moment: An aware datetime.
         """
-        after_ms = int(moment.timestamp() * 1000) + 1
+        after_ms = to_micros(moment) // 1000 + 1
+        marks = self.watermarks()
+        if after_ms <= 0:  # before 1970: nothing was stamped then (and Kafka reads -1, -2 as "end", "start")
+            return {p: low for p, (low, _) in marks.items()}
         request = [TopicPartition(self.topic, p, after_ms) for p in range(self.partitions)]
         found = self._request(
             lambda: self._consumer.offsets_for_times(request, self._timeout),
             f"find the offsets of {self.topic} at {moment.isoformat()}",
         )
-        ends = {p: hi for p, (_, hi) in self.watermarks().items()}
+        ends = {p: hi for p, (_, hi) in marks.items()}
         stops: dict[int, int] = {}
         for tp in found:
             if tp.error is not None:

@@ -480,7 +480,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             code: int = args.handler(args)
             return code
-        except KafkaBackendError as exc:
+        except (KafkaBackendError, OSError) as exc:
             print(f"pynenc-kafka {args.command}: error: {exc}", file=sys.stderr)
             return EXIT_ERROR
         except KeyboardInterrupt:

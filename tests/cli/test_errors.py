@@ -13,6 +13,7 @@ from pynenc import Pynenc
 from pynenc.invocation.status import InvocationStatus
 
 from pynenc_kafka.audit import AuditSession
+from pynenc_kafka.cli import parse_moment
 from pynenc_kafka.conf import ConfigStateBackendKafka
 from pynenc_kafka.schemas.topology import AppTopics
 from tests.cli.support import record_status, run_cli
@@ -64,11 +65,25 @@ def test_a_malformed_timestamp_is_refused_before_anything_is_read(
         )
     assert not (tmp_path / "r").exists()
 
-    before_anything = run_cli(
-        capsys, "replay", "--app", be.app.app_id, "--into", str(tmp_path / "r"), "--until", "2001-01-01"
-    )
-    assert before_anything.code == 2
-    assert "no event of app" in before_anything.err and "2001-01-01T00:00:00+00:00" in before_anything.err
+    for early in ("2001-01-01", "1969-12-31T23:59:59.998+00:00"):
+        before_anything = run_cli(
+            capsys, "replay", "--app", be.app.app_id, "--into", str(tmp_path / "r"), "--until", early
+        )
+        assert before_anything.code == 2
+        assert "no event of app" in before_anything.err
+        assert parse_moment(early).isoformat() in before_anything.err
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_folder_that_cannot_be_created_is_one_line_too(
+    app_instance: Pynenc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    be = backend(app_instance)
+    record_status(be, "inv-1", InvocationStatus.REGISTERED)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    run = run_cli(capsys, "replay", "--app", be.app.app_id, "--into", str(a_file / "sub"))
+    assert run.code == 2 and run.err.count("\n") == 1 and "Not a directory" in run.err
 
 
 def test_an_unreachable_broker_fails_fast_with_one_line_and_no_secret(
