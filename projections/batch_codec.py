@@ -18,13 +18,14 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from fastavro import parse_schema, reader, writer
 from fastavro.schema import to_parsing_canonical_form
 
 from pynenc_kafka.schemas.codec import SINGLE_OBJECT_MAGIC, Event, EventCodec
-from pynenc_kafka.schemas.timestamps import from_micros
+from pynenc_kafka.schemas.timestamps import EPOCH
 
 _HEADER_LEN = len(SINGLE_OBJECT_MAGIC) + 8
 _SYNC = b"pynenc-kafka-bat"
@@ -58,16 +59,28 @@ def _container_header(schema: Any) -> bytes:
     return buf.getvalue()
 
 
-def event_from_plain_record(record: Any) -> Event:
-    """The :class:`Event` of an envelope record read without logical types."""
-    name, payload = record["payload"]
-    return Event(
-        event_id=record["event_id"],
-        app_id=record["app_id"],
-        occurred_at=from_micros(record["occurred_at"]),
-        kind=name.rsplit(".", 1)[-1],
-        payload=payload,
-    )
+def events_from_plain_records(values: list[bytes], records: Iterable[Any]) -> dict[bytes, Event]:
+    """Each value's :class:`Event`, from its envelope record read without logical types.
+
+    :param list values: The message values, in the order of ``records``.
+    :param records: Their decoded records.
+    :raises ValueError: If there are more or fewer records than values.
+    """
+    events: dict[bytes, Event] = {}
+    kinds: dict[str, str] = {}
+    for value, record in zip(values, records, strict=True):  # the hot loop of a replay
+        name, payload = record["payload"]
+        kind = kinds.get(name)
+        if kind is None:
+            kind = kinds[name] = name.rsplit(".", 1)[-1]
+        events[value] = Event(
+            record["event_id"],
+            record["app_id"],
+            EPOCH + timedelta(microseconds=record["occurred_at"]),
+            kind,
+            payload,
+        )
+    return events
 
 
 class BatchEventCodec(EventCodec):
@@ -102,9 +115,7 @@ class BatchEventCodec(EventCodec):
             records = reader(
                 io.BytesIO(b"".join(parts)), return_record_name=True, return_record_name_override=True
             )
-            self._primed = {
-                value: event_from_plain_record(record) for value, record in zip(fast, records, strict=True)
-            }
+            self._primed = events_from_plain_records(fast, records)
         except Exception:  # a corrupt body: decode() reports it, record by record
             self._primed = {}
 

@@ -22,6 +22,7 @@ from confluent_kafka import Consumer
 
 from pynenc_kafka.projections.batch_codec import BatchEventCodec
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
+from pynenc_kafka.projections.gc_pause import cyclic_gc_paused
 from pynenc_kafka.projections.log_reader import LogReader, OffsetRange
 from pynenc_kafka.projections.projector import Projector
 from pynenc_kafka.projections.views import ViewStore
@@ -227,12 +228,13 @@ class LogReplay:
             start = {p: max(projector.state.next_offsets.get(p, 0), low) for p, low in log.start.items()}
             todo = OffsetRange(start, log.stop)
             total, done = todo.total, 0
-            for batch in self._reader.read(todo, self._batch_size):
-                self._codec.prime(msg.value() for msg in batch)
-                projector.apply_messages(batch)
-                done += len(batch)
-                if on_progress is not None:
-                    on_progress(done, total)
+            with cyclic_gc_paused():
+                for batch in self._reader.read(todo, self._batch_size):
+                    self._codec.prime(msg.value() for msg in batch)
+                    projector.apply_messages(batch)
+                    done += len(batch)
+                    if on_progress is not None:
+                        on_progress(done, total)
             self._mark(target, log, until, complete=True)
             state = projector.state
             return ReplayResult(

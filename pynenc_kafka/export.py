@@ -19,6 +19,7 @@ from typing import Any
 from fastavro import writer
 
 from pynenc_kafka.projections.batch_codec import BatchEventCodec
+from pynenc_kafka.projections.gc_pause import cyclic_gc_paused
 from pynenc_kafka.projections.log_reader import LogReader, OffsetRange
 from pynenc_kafka.schemas import NAMESPACE
 from pynenc_kafka.schemas.codec import UndecodableEventError
@@ -83,7 +84,7 @@ class AvroExport:
         }
         partial = path.with_name(path.name + ".partial")
         try:
-            with partial.open("wb") as out:
+            with partial.open("wb") as out, cyclic_gc_paused():
                 writer(
                     out,
                     self._codec.schema,
