@@ -15,6 +15,7 @@ in twenty fails with an ``ExceptionSet`` instead): two thirds of the events are 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import os
 import pstats
@@ -23,9 +24,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka import Producer
 
@@ -33,7 +35,9 @@ from pynenc_kafka.audit import AppLog, AuditSession
 from pynenc_kafka.conf import ConfigStateBackendKafka
 from pynenc_kafka.projections.batch_codec import BatchEventCodec
 from pynenc_kafka.projections.log_reader import LogReader
+from pynenc_kafka.projections.projector import Projector
 from pynenc_kafka.projections.replay import REPLAY_BATCH, LogReplay
+from pynenc_kafka.projections.views import ViewStore
 from pynenc_kafka.schemas.codec import EventCodec
 from pynenc_kafka.schemas.topology import AppTopics, partition_for
 
@@ -148,6 +152,51 @@ def read_only(reader: LogReader, decode: bool) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
+class StageTimer:
+    """Seconds spent in a few per-batch methods during a replay (wrapped for the run only)."""
+
+    STAGES = (
+        ("decode (BatchEventCodec.prime)", BatchEventCodec, "prime"),
+        ("RocksDB write (ViewStore.write)", ViewStore, "write"),
+        ("apply (Projector.apply_messages)", Projector, "apply_messages"),
+    )
+
+    def __init__(self) -> None:
+        self.seconds = {label: 0.0 for label, _, _ in self.STAGES}
+        self._saved: list[tuple[type, str, Callable[..., Any]]] = []
+
+    def __enter__(self) -> StageTimer:
+        for label, owner, name in self.STAGES:
+            original = getattr(owner, name)
+            self._saved.append((owner, name, original))
+            setattr(owner, name, self._timed(label, original))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, name, original in self._saved:
+            setattr(owner, name, original)
+
+    def _timed(self, label: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[label] += time.perf_counter() - started
+
+        return timed
+
+    def report(self, total: float, records: int) -> None:
+        """Print each stage's share; ``apply`` excludes the write it calls; the rest is reading."""
+        own = dict(self.seconds)
+        own["apply (Projector.apply_messages)"] -= own["RocksDB write (ViewStore.write)"]
+        own["read (consume, bounds)"] = total - sum(self.seconds[label] for label, _, _ in self.STAGES[::2])
+        for label, seconds in own.items():
+            print(
+                f"    {label:<34} {seconds:6.1f}s {seconds / total:4.0%} {seconds / records * 1e6:5.1f} us/event"
+            )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -156,7 +205,11 @@ def main() -> int:
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--bootstrap-servers")
     parser.add_argument("--batch-size", type=int, default=REPLAY_BATCH, help="records per RocksDB WriteBatch")
-    parser.add_argument("--breakdown", action="store_true", help="also time reading, and reading + decoding")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="time each stage of the replay; also read, and read + decode, alone",
+    )
     parser.add_argument("--profile", action="store_true", help="profile the replay, print the top functions")
     parser.add_argument("--keep", action="store_true", help="keep the topic and the folder")
     args = parser.parse_args()
@@ -186,16 +239,20 @@ def main() -> int:
         with session.reader(log) as reader:
             replay = LogReplay(reader, log.source, args.batch_size)
             profiler = cProfile.Profile() if args.profile else None
-            if profiler is not None:
-                profiler.enable()
-            result = replay.run(folder, reader.whole_log())
-            if profiler is not None:
-                profiler.disable()
+            timer = StageTimer()
+            with timer if args.breakdown else contextlib.nullcontext():
+                if profiler is not None:
+                    profiler.enable()
+                result = replay.run(folder, reader.whole_log())
+                if profiler is not None:
+                    profiler.disable()
         print(
             f"{'replay':>14}: {result.records:,} records in {result.seconds:.1f}s "
             f"({result.records / result.seconds:,.0f} events/s), {result.applied:,} applied, "
             f"{result.skipped:,} skipped, folder {sum(f.stat().st_size for f in folder.iterdir()) / 1e6:.0f} MB"
         )
+        if args.breakdown:
+            timer.report(result.seconds, result.records)
         if profiler is not None:
             pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(18)
     finally:
