@@ -373,13 +373,24 @@ def _connection_options(suppress: bool) -> argparse.ArgumentParser:
     default: Any = argparse.SUPPRESS if suppress else None
     options = argparse.ArgumentParser(add_help=False, argument_default=default)
     group = options.add_argument_group("connection (override the PYNENC__KAFKA_* settings)")
-    group.add_argument("--bootstrap-servers", help="Kafka host:port list (PYNENC__KAFKA_BOOTSTRAP_SERVERS)")
-    group.add_argument("--topic-prefix", help="topic prefix of the deployment (PYNENC__KAFKA_TOPIC_PREFIX)")
     group.add_argument(
-        "--projection-dir", help="host folder of live projections (PYNENC__KAFKA_PROJECTION_DIR)"
+        "--bootstrap-servers",
+        metavar="HOST:PORT[,...]",
+        help="Kafka host:port list (PYNENC__KAFKA_BOOTSTRAP_SERVERS)",
     )
     group.add_argument(
-        "--timeout", type=float, help="seconds a Kafka request may take (PYNENC__KAFKA_TIMEOUT)"
+        "--topic-prefix", metavar="PREFIX", help="topic prefix of the deployment (PYNENC__KAFKA_TOPIC_PREFIX)"
+    )
+    group.add_argument(
+        "--projection-dir",
+        metavar="DIR",
+        help="host folder of live projections (PYNENC__KAFKA_PROJECTION_DIR)",
+    )
+    group.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="seconds a Kafka request may take (PYNENC__KAFKA_TIMEOUT)",
     )
     group.add_argument("-v", "--verbose", action="store_true", help="log what the clients do, to stderr")
     return options

@@ -95,12 +95,13 @@ def test_an_unreachable_broker_fails_fast_with_one_line_and_no_secret(
         "PYNENC__KAFKA_CLIENT_OPTIONS", json.dumps({**options, "sasl.username": "u", "sasl.password": secret})
     )
     nowhere = f"127.0.0.1:{free_port()}"
+    connection = ["--bootstrap-servers", nowhere, "--timeout", "1.5"]
     for argv in (
-        ["lag", "--app", "some-app"],
-        ["apps"],
-        ["replay", "--app", "a", "--into", str(tmp_path / "r")],
+        ["lag", "--app", "some-app", *connection],
+        ["apps", *connection],
+        [*connection, "replay", "--app", "a", "--into", str(tmp_path / "r")],  # options before the command
     ):
-        run = run_cli(capsys, *argv, "--bootstrap-servers", nowhere, "--timeout", "1.5")
+        run = run_cli(capsys, *argv)
         assert run.code == 2, argv
         assert run.err.count("\n") == 1 and "Traceback" not in run.err, run.err
         assert "Kafka did not answer" in run.err and f"bootstrap.servers={nowhere}" in run.err
