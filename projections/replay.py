@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from confluent_kafka import Consumer
 
@@ -212,18 +211,11 @@ class LogReplay:
         """
         started = time.monotonic()
         target = ReplayFolder(folder)
-        resumed = target.claim(self.source)
-        if resumed and fresh:
+        if target.claim(self.source) and (fresh or self._ahead_of(target, log.stop)):
             target.wipe()
-            resumed = False
         self._mark(target, log, until, complete=False)
         store, projector = self._open(target)
         try:
-            if resumed and self._ahead_of(projector, log.stop):
-                store.close()
-                target.wipe()
-                self._mark(target, log, until, complete=False)
-                store, projector = self._open(target)
             resumed = bool(projector.state.next_offsets)
             start = {p: max(projector.state.next_offsets.get(p, 0), low) for p, low in log.start.items()}
             todo = OffsetRange(start, log.stop)
@@ -260,8 +252,16 @@ class LogReplay:
         return store, projector
 
     @staticmethod
-    def _ahead_of(projector: Projector, stop: dict[int, int]) -> bool:
-        return any(offset > stop.get(p, 0) for p, offset in projector.state.next_offsets.items())
+    def _ahead_of(target: ReplayFolder, stop: dict[int, int]) -> bool:
+        """Whether the replay in ``target`` applied records at or past ``stop`` (so it can't resume)."""
+        if not (target.path / "CURRENT").exists():
+            return False
+        store = ViewStore(target.path, read_only=True)
+        try:
+            applied = ProjectionCheckpoint(store).load().next_offsets
+        finally:
+            store.close()
+        return any(offset > stop.get(p, 0) for p, offset in applied.items())
 
     def _mark(self, target: ReplayFolder, log: OffsetRange, until: datetime | None, complete: bool) -> None:
         target.mark(
@@ -273,8 +273,3 @@ class LogReplay:
                 written_at=datetime.now(UTC).isoformat(),
             )
         )
-
-
-def replay_summary(result: ReplayResult) -> dict[str, Any]:
-    """A JSON-friendly view of a :class:`ReplayResult`."""
-    return {**asdict(result), "next_offsets": {str(p): o for p, o in result.next_offsets.items()}}

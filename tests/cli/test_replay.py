@@ -72,7 +72,10 @@ def test_replaying_twice_into_a_folder_equals_replaying_once(
     assert run_cli(capsys, "replay", "--app", app_id, "--into", str(once)).code == 0
     assert run_cli(capsys, "replay", "--app", app_id, "--into", str(twice)).code == 0
     again = run_cli(capsys, "replay", "--app", app_id, "--into", str(twice))
-    assert again.code == 0 and "resuming" in again.out
+    assert again.code == 0 and "resuming" in again.out and "replayed 0 records" in again.out
+    assert folder_digests(twice) == folder_digests(once)
+    fresh = run_cli(capsys, "replay", "--app", app_id, "--into", str(twice), "--fresh")
+    assert fresh.code == 0 and "resuming" not in fresh.out and "replayed 0 records" not in fresh.out
     assert folder_digests(twice) == folder_digests(once)
     assert folder_digests(once)[View.RESULTS].rows == 30
 
