@@ -16,6 +16,7 @@ from confluent_kafka import Consumer, KafkaException
 from pynenc_kafka.client_settings import KafkaClientSettings
 from pynenc_kafka.conf import ConfigStateBackendKafka
 from pynenc_kafka.producers.errors import KafkaUnavailableError
+from pynenc_kafka.projections.barrier import EndOffsets
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
 from pynenc_kafka.projections.log_reader import LogReader, bulk_read_config
 from pynenc_kafka.projections.replay import ReplaySource
@@ -102,6 +103,16 @@ class AuditSession:
                 "`pynenc-kafka apps` lists the apps the cluster knows"
             )
         return AppLog(topics, partitions, cluster_id)
+
+    def end_offsets(self, log: AppLog) -> dict[int, int]:
+        """The end offset of each partition of ``log``."""
+        try:
+            return EndOffsets(self.clients.admin, log.topic, self.settings.timeout)(range(log.partitions))
+        except KafkaException as exc:
+            raise KafkaUnavailableError(
+                f"could not read the end offsets of {log.topic} within {self.settings.timeout:g}s "
+                f"({exc.args[0].str()}); check that the cluster at {self.settings.describe()} is up"
+            ) from None
 
     def reader(self, log: AppLog) -> LogReader:
         """A reader of ``log`` with its own consumer (close it after use)."""

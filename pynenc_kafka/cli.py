@@ -13,7 +13,6 @@ verify mismatch, nothing found), 2 an error, 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import tempfile
@@ -25,13 +24,12 @@ from typing import Any
 
 from pynenc_kafka import __version__
 from pynenc_kafka.audit import AppLog, AuditSession
+from pynenc_kafka.cli_output import emit_json, row_difference, table
 from pynenc_kafka.conf import ConfigStateBackendKafka
 from pynenc_kafka.export import AvroExport
-from pynenc_kafka.producers.errors import KafkaUnavailableError
 from pynenc_kafka.progress_bar import ProgressBar
-from pynenc_kafka.projections.barrier import EndOffsets
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
-from pynenc_kafka.projections.digest import RowDifference, compare
+from pynenc_kafka.projections.digest import compare
 from pynenc_kafka.projections.log_reader import LogReader, OffsetRange
 from pynenc_kafka.projections.replay import LogReplay, ReplayFolder
 from pynenc_kafka.projections.views import ViewStore
@@ -106,17 +104,6 @@ def _progress(label: str) -> ProgressBar:
     return ProgressBar(sys.stderr, label)
 
 
-def _emit_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, default=str))
-
-
-def _table(rows: Sequence[Sequence[object]]) -> str:
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    )
-
-
 # -- subcommands --------------------------------------------------------------------------------
 
 
@@ -129,7 +116,7 @@ def cmd_trail(args: argparse.Namespace) -> int:
         trail = InvocationTrail(reader, session.clients.codec, log.app_id)
         entries = trail.collect(args.invocation_id, deep=args.deep)
     if args.json:
-        _emit_json(
+        emit_json(
             {
                 "app_id": log.app_id,
                 "topic": log.topic,
@@ -153,7 +140,7 @@ def cmd_trail(args: argparse.Namespace) -> int:
                         aggregate + e.summary,
                     )
                 )
-            print(_table(rows))
+            print(table(rows))
     if trail.undecodable:
         print(f"pynenc-kafka: warning: {trail.undecodable} undecodable records were skipped", file=sys.stderr)
     if not entries:
@@ -205,7 +192,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if marker is not None and not marker.complete:
         as_of += " (replay incomplete)"
     if args.json:
-        _emit_json({"as_of": as_of, "app_id": marker.source.app_id if marker else None, **snapshot.to_json()})
+        emit_json({"as_of": as_of, "app_id": marker.source.app_id if marker else None, **snapshot.to_json()})
     else:
         print(snapshot.render(as_of))
     return EXIT_OK if snapshot.known else EXIT_NEGATIVE
@@ -246,35 +233,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     for mismatch in comparison.mismatches:
-        keys = "; ".join(_difference(d) for d in mismatch.differences)
+        keys = "; ".join(row_difference(d) for d in mismatch.differences)
         print(
             f"verify FAILED: view {mismatch.view.value!r} differs (live {mismatch.left.rows:,} rows, "
             f"replay {mismatch.right.rows:,} rows); first differing keys: {keys}"
         )
     return EXIT_NEGATIVE
-
-
-def _show_bytes(value: bytes | None, limit: int = 60) -> str:
-    if value is None:
-        return "(absent)"
-    text = repr(value[:limit])
-    return text + ("..." if len(value) > limit else "")
-
-
-def _difference(diff: RowDifference) -> str:
-    return f"{_show_key(diff.key)} (live {_show_bytes(diff.left)}, replay {_show_bytes(diff.right)})"
-
-
-def _show_key(key: bytes) -> str:
-    """A view key as text where its parts are text, as bytes literals where not."""
-    parts = []
-    for part in key.split(b"\x00"):
-        try:
-            text = part.decode()
-        except UnicodeDecodeError:
-            text = ""
-        parts.append(text if text.isprintable() and (text or not part) else repr(part))
-    return "'" + "\\0".join(parts) + "'"
 
 
 def cmd_lag(args: argparse.Namespace) -> int:
@@ -283,7 +247,7 @@ def cmd_lag(args: argparse.Namespace) -> int:
     log = session.app_log(args.app)
     with session.live_store(log) as live:
         state = ProjectionCheckpoint(live).load()
-    ends = _end_offsets(session, log)
+    ends = session.end_offsets(log)
     partitions = [
         {
             "partition": p,
@@ -297,24 +261,12 @@ def cmd_lag(args: argparse.Namespace) -> int:
     ]
     total = sum(row["lag"] for row in partitions)
     if args.json:
-        _emit_json({"app_id": log.app_id, "topic": log.topic, "total_lag": total, "partitions": partitions})
+        emit_json({"app_id": log.app_id, "topic": log.topic, "total_lag": total, "partitions": partitions})
         return EXIT_OK
     print(f"lag of the projection of app {log.app_id!r} ({log.topic}) on this host: {total:,} records behind")
     header = ("partition", "end offset", "applied offset", "lag", "applied events", "skipped events")
-    print(_table([header, *[tuple(row.values()) for row in partitions]]))
+    print(table([header, *[tuple(row.values()) for row in partitions]]))
     return EXIT_OK
-
-
-def _end_offsets(session: AuditSession, log: AppLog) -> dict[int, int]:
-    from confluent_kafka import KafkaException
-
-    try:
-        return EndOffsets(session.clients.admin, log.topic, session.settings.timeout)(range(log.partitions))
-    except KafkaException as exc:
-        raise KafkaUnavailableError(
-            f"could not read the end offsets of {log.topic} within {session.settings.timeout:g}s "
-            f"({exc.args[0].str()}); check that the cluster at {session.settings.describe()} is up"
-        ) from None
 
 
 def cmd_apps(args: argparse.Namespace) -> int:
@@ -327,7 +279,7 @@ def cmd_apps(args: argparse.Namespace) -> int:
         events = AppTopics(session.prefix, app_id).events
         apps.append({"app_id": app_id, "topic": events, "partitions": topics.get(events)})
     if args.json:
-        _emit_json({"topic_prefix": session.prefix, "apps": apps})
+        emit_json({"topic_prefix": session.prefix, "apps": apps})
         return EXIT_OK
     print(
         f"{len(apps)} apps registered under topic prefix {session.prefix!r} ({registry_topic(session.prefix)})"
@@ -335,7 +287,7 @@ def cmd_apps(args: argparse.Namespace) -> int:
     if apps:
         rows: list[Sequence[object]] = [("app", "event log", "partitions")]
         rows += [(a["app_id"], a["topic"], a["partitions"] or "missing") for a in apps]
-        print(_table(rows))
+        print(table(rows))
     return EXIT_OK
 
 
