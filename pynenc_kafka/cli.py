@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -442,7 +443,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with _cli_logging(args.verbose):
         try:
             code: int = args.handler(args)
+            sys.stdout.flush()
             return code
+        except BrokenPipeError:  # the reader went away (`| head`): not an error of ours
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
         except (KafkaBackendError, OSError) as exc:
             print(f"pynenc-kafka {args.command}: error: {exc}", file=sys.stderr)
             return EXIT_ERROR

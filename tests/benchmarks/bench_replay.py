@@ -243,13 +243,19 @@ def main() -> int:
             with timer if args.breakdown else contextlib.nullcontext():
                 if profiler is not None:
                     profiler.enable()
+                cpu_started = time.process_time()
                 result = replay.run(folder, reader.whole_log())
+                cpu = time.process_time() - cpu_started
                 if profiler is not None:
                     profiler.disable()
         print(
             f"{'replay':>14}: {result.records:,} records in {result.seconds:.1f}s "
             f"({result.records / result.seconds:,.0f} events/s), {result.applied:,} applied, "
             f"{result.skipped:,} skipped, folder {sum(f.stat().st_size for f in folder.iterdir()) / 1e6:.0f} MB"
+        )
+        print(
+            f"{'':>14}  {cpu:.1f} CPU seconds over all threads ({result.records / cpu:,.0f} events per CPU "
+            "second; wall time well above it means other processes held the cores)"
         )
         if args.breakdown:
             timer.report(result.seconds, result.records)
