@@ -33,11 +33,6 @@ def micros(value: int) -> bytes:
     return (value + _SHIFT).to_bytes(8, "big")
 
 
-def from_micros(key_part: bytes) -> int:
-    """Inverse of :func:`micros`."""
-    return int.from_bytes(key_part[:8], "big") - _SHIFT
-
-
 def position(partition: int, offset: int) -> bytes:
     """An event's (partition, offset) as a 12-byte key part, unique in the log."""
     return partition.to_bytes(4, "big") + offset.to_bytes(8, "big")

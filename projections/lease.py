@@ -23,11 +23,6 @@ class ProjectionLease:
         self.lock_path = folder.with_name(folder.name + ".projector.lock")
         self._fd: int | None = None
 
-    @property
-    def held(self) -> bool:
-        """Whether this process holds the lease."""
-        return self._fd is not None
-
     def try_acquire(self) -> bool:
         """Take the lease if nobody holds it; never blocks.
 

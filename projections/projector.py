@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
@@ -188,8 +188,3 @@ class Projector:
         if self._consumer is not None:
             self._consumer.close()
             self._consumer = None
-
-    def lag(self, end_offsets: Mapping[int, int]) -> dict[int, int]:
-        """Records not yet applied per partition, given the log's end offsets."""
-        applied = self.progress.snapshot()
-        return {p: max(0, end - applied.get(p, 0)) for p, end in end_offsets.items()}
