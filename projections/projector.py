@@ -18,10 +18,11 @@ from typing import Any, cast
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from pynenc_kafka.projections.applier import EventApplier
+from pynenc_kafka.projections.batch_codec import BatchEventCodec
 from pynenc_kafka.projections.checkpoint import CheckpointState, ProjectionCheckpoint
 from pynenc_kafka.projections.progress import ProjectionProgress
 from pynenc_kafka.projections.views import ViewStore
-from pynenc_kafka.schemas.codec import EventCodec, UndecodableEventError
+from pynenc_kafka.schemas.codec import UndecodableEventError
 
 logger = logging.getLogger("pynenc_kafka.projector")
 
@@ -37,7 +38,7 @@ class Projector:
     :param str topic: The app's event log.
     :param int partitions: Its partition count.
     :param str app_id: The app; records of other apps are skipped.
-    :param EventCodec codec: Decoder of the records.
+    :param BatchEventCodec codec: Decoder of the records (this projector's own: it holds a batch).
     """
 
     def __init__(
@@ -47,7 +48,7 @@ class Projector:
         topic: str,
         partitions: int,
         app_id: str,
-        codec: EventCodec,
+        codec: BatchEventCodec,
     ) -> None:
         self.store = store
         self.topic = topic
@@ -106,6 +107,7 @@ class Projector:
         batch = self.store.new_batch()
         touched: set[int] = set()
         work = deque(messages)
+        self._codec.prime(msg.value() for msg in work)
         while work:
             msg = work.popleft()
             if msg.error() is not None:

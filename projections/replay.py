@@ -222,7 +222,6 @@ class LogReplay:
             total, done = todo.total, 0
             with cyclic_gc_paused():
                 for batch in self._reader.read(todo, self._batch_size):
-                    self._codec.prime(msg.value() for msg in batch)
                     projector.apply_messages(batch)
                     done += len(batch)
                     if on_progress is not None:

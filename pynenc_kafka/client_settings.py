@@ -69,7 +69,7 @@ class KafkaClientSettings:
     def identity(self) -> str:
         """A stable key of these settings, safe to show (a hash, never the options)."""
         blob = json.dumps(
-            [self.bootstrap_servers, self.common, self.producer, self.consumer, self.admin],
+            [self.bootstrap_servers, self.timeout, self.common, self.producer, self.consumer, self.admin],
             sort_keys=True,
             default=str,
         )
@@ -109,6 +109,9 @@ class KafkaClientSettings:
             "client.id": client_id,
             "fetch.wait.max.ms": 50,
             "enable.partition.eof": False,
+            # A checkpoint offset Kafka no longer has: re-read from the oldest record kept
+            # rather than librdkafka's default of jumping to the end and skipping records.
+            "auto.offset.reset": "earliest",
             **self.consumer,
             # Offsets live in the projection's checkpoint, never in Kafka.
             "enable.auto.commit": False,

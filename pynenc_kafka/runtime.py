@@ -30,6 +30,7 @@ from pynenc_kafka.conf import ConfigStateBackendKafka
 from pynenc_kafka.producers.publisher import EventPublisher
 from pynenc_kafka.producers.topics import TopicInfo, TopicProvisioner
 from pynenc_kafka.projections.barrier import EndOffsets, ReadBarrier
+from pynenc_kafka.projections.batch_codec import BatchEventCodec
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
 from pynenc_kafka.projections.lease import ProjectionLease
 from pynenc_kafka.projections.progress import ProjectionProgress
@@ -183,7 +184,7 @@ class AppProjection:
             self.log.name,
             self.log.partitions,
             self.topics.app_id,
-            self.clients.codec,
+            BatchEventCodec(),
         )
         projector.start()
         self.store, self.projector = store, projector

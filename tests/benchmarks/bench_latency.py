@@ -39,14 +39,27 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=500)
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-    app = PynencBuilder().app_id(f"bench-latency-{uuid.uuid4().hex[:6]}").kafka(bootstrap_servers=bootstrap).build()
+    app = (
+        PynencBuilder()
+        .app_id(f"bench-latency-{uuid.uuid4().hex[:6]}")
+        .kafka(bootstrap_servers=bootstrap)
+        .build()
+    )
     be = app.state_backend
     be._set_result(InvocationId("warm"), "x")
     be._get_result(InvocationId("warm"))
 
-    measure("set_result (acked by Kafka)", lambda i: be._set_result(InvocationId(f"r-{i}"), "42"), args.rounds)
-    hit = measure("get_result hit (local RocksDB)", lambda i: be._get_result(InvocationId(f"r-{i}")), args.rounds)
-    barrier = measure("get_history (barrier: end offset + read)", lambda i: be.get_history(InvocationId(f"r-{i}")), args.rounds)
+    measure(
+        "set_result (acked by Kafka)", lambda i: be._set_result(InvocationId(f"r-{i}"), "42"), args.rounds
+    )
+    hit = measure(
+        "get_result hit (local RocksDB)", lambda i: be._get_result(InvocationId(f"r-{i}")), args.rounds
+    )
+    barrier = measure(
+        "get_history (barrier: end offset + read)",
+        lambda i: be.get_history(InvocationId(f"r-{i}")),
+        args.rounds,
+    )
     measure(
         "set_result then get_result of it",
         lambda i: (be._set_result(InvocationId(f"w-{i}"), "1"), be._get_result(InvocationId(f"w-{i}"))),

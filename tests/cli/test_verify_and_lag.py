@@ -41,6 +41,7 @@ def test_verify_passes_on_a_healthy_projection_even_across_a_purge(
     be.purge()
     _busy_app(app_instance, invocations=5)
     assert be._get_result(InvocationId("inv-1")) == "1"
+    be.projection.barrier.wait()  # the count below is of a caught-up projection
 
     verified = run_cli(capsys, "verify", "--app", be.app.app_id)
     assert verified.code == 0, verified.out + verified.err

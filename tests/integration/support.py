@@ -15,6 +15,7 @@ from confluent_kafka import Producer
 from pynenc import Pynenc
 
 from pynenc_kafka.backend import KafkaStateBackend
+from pynenc_kafka.projections.batch_codec import BatchEventCodec
 from pynenc_kafka.projections.projector import Projector
 from pynenc_kafka.projections.views import STATE_VIEWS, ViewStore
 from pynenc_kafka.runtime import AppProjection
@@ -108,7 +109,7 @@ def fresh_replay(app: Pynenc, folder: Path) -> ViewStore:
         proj.log.name,
         proj.log.partitions,
         app.app_id,
-        proj.clients.codec,
+        BatchEventCodec(),
     )
     ends = end_offsets(app)
     deadline = time.monotonic() + 120
