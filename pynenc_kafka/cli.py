@@ -3,7 +3,8 @@
 Subcommands: ``trail`` (every event of one invocation), ``replay`` (rebuild the views from the
 log, up to a moment if asked), ``show`` (an invocation as of a replayed folder), ``verify`` (a
 replay equals the live views), ``lag`` (how far the live projection is behind), ``apps`` (the
-apps the registry knows) and ``export`` (the events as an Avro object container file).
+apps the registry knows), ``export`` (the events as an Avro object container file) and
+``project`` (this host's projector of an app, as a standalone daemon).
 
 Connection settings are the backend's own (``PYNENC__KAFKA_*`` environment variables and
 pynenc config files); the options override them. Exit codes: 0 ok, 1 a negative answer (a
@@ -15,8 +16,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -29,12 +32,14 @@ from pynenc_kafka.cli_output import emit_json, row_difference, table
 from pynenc_kafka.conf import ConfigStateBackendKafka
 from pynenc_kafka.export import AvroExport
 from pynenc_kafka.progress_bar import ProgressBar
+from pynenc_kafka.projection_daemon import ProjectionDaemon
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
 from pynenc_kafka.projections.digest import compare
 from pynenc_kafka.projections.log_reader import LogReader, OffsetRange
 from pynenc_kafka.projections.replay import LogReplay, ReplayFolder
 from pynenc_kafka.projections.views import ViewStore
 from pynenc_kafka.registry import AppRegistry
+from pynenc_kafka.runtime import AppSpec
 from pynenc_kafka.schemas.errors import KafkaBackendError
 from pynenc_kafka.schemas.topology import AppTopics, registry_topic
 from pynenc_kafka.show import InvocationSnapshot
@@ -318,6 +323,19 @@ def cmd_export(args: argparse.Namespace) -> int:
 # -- parser -------------------------------------------------------------------------------------
 
 
+def cmd_project(args: argparse.Namespace) -> int:
+    """Hold this host's projection of an app and keep it applied until SIGTERM or Ctrl-C."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    spec = AppSpec.from_config(_config(args), args.app)
+    daemon = ProjectionDaemon(
+        spec, lambda line: print(f"pynenc-kafka project: {line}", flush=True), args.status_every
+    )
+    daemon.run(stop)
+    return EXIT_OK
+
+
 def _connection_options(suppress: bool) -> argparse.ArgumentParser:
     """The connection options, before or after the subcommand.
 
@@ -354,7 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
     connection = _connection_options(suppress=True)
     parser = argparse.ArgumentParser(
         prog="pynenc-kafka",
-        description="Audit a pynenc-kafka app: event trails, point-in-time replays, verification, lag, export.",
+        description=(
+            "Audit a pynenc-kafka app (event trails, point-in-time replays, verification, lag, export) "
+            "and run its projector."
+        ),
         epilog="Exit codes: 0 ok, 1 a negative answer (verify mismatch, nothing found), 2 error, 130 interrupted.",
         parents=[_connection_options(suppress=False)],
     )
@@ -405,6 +426,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--until", metavar="TIMESTAMP", help="ISO-8601 moment to stop at")
     export.add_argument(
         "--compression", choices=("deflate", "null"), default="deflate", help="Avro block codec"
+    )
+
+    project = command(
+        "project", cmd_project, "run this host's projector of an app (a sidecar or service) until SIGTERM"
+    )
+    project.add_argument("--app", required=True, help="the pynenc app id")
+    project.add_argument(
+        "--status-every", type=float, default=30.0, metavar="SECONDS", help="seconds between lag reports"
     )
     return parser
 
