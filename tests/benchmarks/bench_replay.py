@@ -187,10 +187,13 @@ class StageTimer:
         return timed
 
     def report(self, total: float, records: int) -> None:
-        """Print each stage's share; ``apply`` excludes the write it calls; the rest is reading."""
+        """Print each stage's share; ``apply`` excludes the decode and write it calls; the rest is reading."""
         own = dict(self.seconds)
-        own["apply (Projector.apply_messages)"] -= own["RocksDB write (ViewStore.write)"]
-        own["read (consume, bounds)"] = total - sum(self.seconds[label] for label, _, _ in self.STAGES[::2])
+        apply_total = own["apply (Projector.apply_messages)"]
+        own["apply (Projector.apply_messages)"] -= (
+            own["RocksDB write (ViewStore.write)"] + own["decode (BatchEventCodec.prime)"]
+        )
+        own["read (consume, bounds)"] = total - apply_total
         for label, seconds in own.items():
             print(
                 f"    {label:<34} {seconds:6.1f}s {seconds / total:4.0%} {seconds / records * 1e6:5.1f} us/event"
