@@ -97,6 +97,21 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         publisher.check_sizes(events, projection.log.max_message_bytes)
         return publisher.publish(events)
 
+    def wait_for_all_async_operations(self) -> None:
+        """Flush anything still in flight to Kafka (every write already waits for its ack).
+
+        Kept for callers of earlier pynenc state backends, whose writes could be asynchronous.
+        """
+        self.projection.clients.publisher.flush()
+
+    def wait_for_invocation_async_operations(self, invocation_id: InvocationId) -> None:
+        """Flush anything still in flight to Kafka for ``invocation_id`` (see above).
+
+        :param InvocationId invocation_id: The invocation; the producer is shared, so all flush.
+        """
+        del invocation_id
+        self.wait_for_all_async_operations()
+
     def _partition(self, key: str) -> int:
         return partition_for(key, self.projection.log.partitions)
 

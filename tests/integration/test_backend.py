@@ -224,3 +224,12 @@ def test_many_apps_in_one_process_leak_no_threads_or_files(
     assert native_threads() <= threads + 2, "threads grew with the number of apps"
     assert open_files() <= files + 8, "file handles grew with the number of apps"
     assert threading.active_count() < 40
+
+
+def test_the_async_wait_methods_of_earlier_backends_remain_and_flush(app_instance: object) -> None:
+    be = backend(app_instance)
+    be._set_result(InvocationId("w"), "1")
+    be.wait_for_all_async_operations()
+    be.wait_for_invocation_async_operations(InvocationId("w"))
+    assert projection(app_instance).clients.publisher.flush(0) == 0
+    assert be._get_result(InvocationId("w")) == "1"
