@@ -1,0 +1,196 @@
+"""Run pynenc's combination suite with KafkaStateBackend as the state backend.
+
+pynenc's ``pynenc_tests/integration/combinations/conftest.py`` is not a conftest of
+this folder, so its fixtures are imported here explicitly, and ``app_combination_instance``
+is overridden, as that conftest tells plugin authors to do.
+
+Every combination uses pynenc's SQLite broker, orchestrator, trigger and client data
+store on a temporary database per test, and our ``KafkaStateBackend`` on the session's
+broker: one combination per runner pynenc ships, with the serializer pynenc's own suite
+pairs it with. The app is described twice, identically: in the builder's config values
+(this process) and in ``PYNENC__*`` environment variables, because some tests build the
+app again with a bare ``Pynenc()`` in a child process (``_subprocess_runner_main``) and
+spawned runners re-import the task modules. ``PYNENC__KAFKA_PROJECTION_DIR`` and
+``PYNENC__KAFKA_TOPIC_PREFIX`` come from ``tests/conftest.py``.
+
+``PYNENC_KAFKA_COMBINATIONS_BASELINE=1`` runs the very same tests on pynenc's own
+``SQLiteStateBackend`` instead (ids ``[SQLite ...]``): a test that fails there too is
+not ours.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import pytest
+from _pytest.fixtures import FixtureRequest
+from _pytest.monkeypatch import MonkeyPatch
+from pynenc import Pynenc, PynencBuilder
+from pynenc.serializer.base_serializer import BaseSerializer
+from pynenc.util.subclasses import get_all_subclasses
+from pynenc_tests import util
+from pynenc_tests.integration.combinations.conftest import (  # noqa: F401  (fixtures)
+    app,
+    task_async_add,
+    task_async_fail,
+    task_async_get_text,
+    task_async_get_upper,
+    task_async_sleep,
+    task_cpu_intensive_no_conc,
+    task_distribute_cpu_work,
+    task_get_text,
+    task_get_upper,
+    task_process_large_shared_arg,
+    task_raise_exception,
+    task_retry_once,
+    task_sleep,
+    task_sum,
+)
+from pynenc_tests.util.subclasses import get_runner_subclasses
+
+from pynenc_kafka.backend import KafkaStateBackend
+from pynenc_kafka.runtime import RUNTIME
+
+HERE = Path(__file__).resolve().parent
+
+BASELINE = os.environ.get("PYNENC_KAFKA_COMBINATIONS_BASELINE", "") not in ("", "0")
+
+#: Per-test limit in this folder, below pyproject's 300 s: pynenc's MultiThreadRunner can
+#: deadlock creating its ``multiprocessing.Manager`` (fork of a threaded process); such a
+#: test should not cost CI five minutes. The slowest passing test takes 55-110 s on 2 cores.
+COMBINATION_TIMEOUT = 200
+
+
+@dataclass(frozen=True)
+class KafkaCombination:
+    """One runner and its serializer, on SQLite components with KafkaStateBackend."""
+
+    runner: type
+    serializer: type
+
+    @property
+    def combination_id(self) -> str:
+        runner = self.runner.__name__.replace("Runner", "")
+        serializer = self.serializer.__name__.replace("Serializer", "")
+        return f"{'SQLite' if BASELINE else 'Kafka'} {runner} {serializer}"
+
+
+def build_kafka_combinations() -> list[KafkaCombination]:
+    """Every runner pynenc ships, each with the serializer pynenc's own suite pairs it with."""
+    runners = sorted(get_runner_subclasses(), key=lambda cls: cls.__name__)
+    serializers = sorted(get_all_subclasses(BaseSerializer), key=lambda cls: cls.__name__)  # type: ignore[type-abstract]
+    return [KafkaCombination(runner, serializers[i % len(serializers)]) for i, runner in enumerate(runners)]
+
+
+def kill_processes_of(app_id: str, projection: tuple[Path, str] | None) -> None:
+    """Kill every other process left running by this test's app.
+
+    pynenc's ``app`` fixture kills only this process's children. The descendants of a
+    runner the test SIGKILLs on purpose (``test_runner_reroutes_on_real_os_signal``) are
+    orphaned and live on: MultiThreadRunner workers keep polling (~12% of a core each),
+    and a forked ``multiprocessing.Manager`` keeps this xdist worker's pipes open, which
+    can leave pytest-xdist waiting for the worker forever at the end of the session.
+    They are recognised by this test's unique app id: in the environment of spawned
+    processes, or, for forked ones (whose /proc environ is the worker's own), by files
+    they hold open in this app's projection folder, under the projection root only (the
+    broker's partition folders are named after the same topic: never match those).
+
+    :param app_id: The test's unique app id.
+    :param projection: ``(projection root, events topic)`` of a Kafka app, else ``None``.
+    """
+    me = os.getpid()
+    for proc in psutil.process_iter(["pid"]):
+        if proc.pid == me:
+            continue
+        try:
+            ours = proc.environ().get("PYNENC__APP_ID") == app_id
+            if not ours and projection is not None:
+                ours = any(in_projection(Path(f.path), *projection) for f in proc.open_files())
+            if ours:
+                proc.kill()
+        except (psutil.Error, OSError):
+            continue
+
+
+def in_projection(path: Path, root: Path, topic: str) -> bool:
+    """Whether ``path`` belongs to the projection of ``topic`` under ``root``.
+
+    Its folder ``root/<cluster>/<topic>/``, its lease ``root/<cluster>/<topic>.projector.lock``
+    and its readers' ``root/.secondary/<topic>/`` folders.
+    """
+    if not path.is_relative_to(root):
+        return False
+    parts = path.relative_to(root).parts
+    return topic in parts[:-1] or parts[-1] == f"{topic}.projector.lock"
+
+
+@pytest.fixture(params=build_kafka_combinations(), ids=lambda comb: comb.combination_id)
+def app_combination_instance(
+    request: FixtureRequest, monkeypatch: MonkeyPatch, temp_sqlite_db_path: str, kafka_bootstrap: str
+) -> Iterator[Pynenc]:
+    """A fresh app per test: SQLite components on a temp database, KafkaStateBackend on the session broker.
+
+    At teardown (after pynenc's ``app`` fixture stopped the runner and killed its children)
+    the test's leftover processes are killed and the app's projection is closed in this
+    process, so a worker does not keep idle projector threads and RocksDB handles of
+    earlier tests (more threads also make pynenc's fork-based runners likelier to deadlock).
+    """
+    comb: KafkaCombination = request.param
+    test_module, test_name = util.get_module_name(request)
+    app_id = f"{test_module}.{test_name}-{uuid.uuid4().hex[:10]}"
+    settings = {
+        "runner_cls": comb.runner.__name__,
+        "serializer_cls": comb.serializer.__name__,
+        "logging_level": "debug",
+        "print_arguments": False,
+        # Fast loop/poll intervals, as pynenc's own fixture uses.
+        "runner_loop_sleep_time_sec": 0.01,
+        "invocation_wait_results_sleep_time_sec": 0.01,
+    }
+    builder = PynencBuilder().app_id(app_id).sqlite(sqlite_db_path=temp_sqlite_db_path)
+    if BASELINE:
+        state_backend_cls = "SQLiteStateBackend"
+    else:
+        builder = builder.kafka(bootstrap_servers=kafka_bootstrap)
+        state_backend_cls = KafkaStateBackend.__name__
+    pynenc_app = builder.custom_config(**settings).build()
+    # The same app for any process that builds it from the environment.
+    env = {
+        "PYNENC__APP_ID": app_id,
+        "PYNENC__ORCHESTRATOR_CLS": "SQLiteOrchestrator",
+        "PYNENC__BROKER_CLS": "SQLiteBroker",
+        "PYNENC__CLIENT_DATA_STORE_CLS": "SQLiteClientDataStore",
+        "PYNENC__TRIGGER_CLS": "SQLiteTrigger",
+        "PYNENC__STATE_BACKEND_CLS": state_backend_cls,
+        "PYNENC__SQLITE_DB_PATH": temp_sqlite_db_path,
+        "PYNENC__KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        **{f"PYNENC__{key.upper()}": str(value) for key, value in settings.items()},
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert os.environ.get("PYNENC__KAFKA_TOPIC_PREFIX"), "tests/conftest.py sets the topic prefix"
+    assert type(pynenc_app.state_backend).__name__ == state_backend_cls
+    yield pynenc_app
+    backend = pynenc_app.state_backend
+    if isinstance(backend, KafkaStateBackend):
+        kill_processes_of(app_id, (backend.conf.projection_root.resolve(), backend.topics.events))
+        RUNTIME.close_app(backend.topics)
+    else:
+        kill_processes_of(app_id, None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker pynenc's suite uses, so it is not an unknown-mark warning."""
+    config.addinivalue_line("markers", "slow: pynenc's slow combination tests (performance)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Bound each combination test's time (this hook sees every item: keep to this folder)."""
+    for item in items:
+        if HERE in item.path.resolve().parents and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(COMBINATION_TIMEOUT))
