@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from pynenc_kafka.producers.errors import (
     EventNotPersistedError,
@@ -93,12 +93,22 @@ class EventPublisher:
 
     def __init__(self, config: dict[str, Any], timeout: float, describe: str) -> None:
         self._producer = Producer(config)
+        self._connect(timeout)
         self._timeout = timeout
         self._describe = describe
         self.max_request_bytes = int(config.get("message.max.bytes", _PRODUCER_DEFAULT_MAX))
         self._running = True
         self._poller = threading.Thread(target=self._serve_reports, name="pynenc-kafka-delivery", daemon=True)
         self._poller.start()
+
+    def _connect(self, timeout: float) -> None:
+        """Reach the cluster now: an idempotent producer that asks for its producer id before
+        any connection exists retries on a 500 ms timer, which a new (forked) process's first
+        write would otherwise wait for. An unreachable cluster is reported by the first write."""
+        try:
+            self._producer.list_topics(timeout=timeout)
+        except KafkaException:
+            pass
 
     def _serve_reports(self) -> None:
         while self._running:
@@ -119,8 +129,8 @@ class EventPublisher:
                     f"{event.label} is {size:,} bytes encoded, over the {limit:,} bytes Kafka accepts "
                     f"per event (producer message.max.bytes={self.max_request_bytes:,}, topic "
                     f"{event.topic!r} max.message.bytes={topic_max_bytes:,}); nothing was written. "
-                    "Raise both (PYNENC__KAFKA_PRODUCER_OPTIONS and the topic config), or keep large "
-                    "values in pynenc's client data store."
+                    "Raise PYNENC__KAFKA_MAX_MESSAGE_BYTES (new topics) or the topic's max.message.bytes, "
+                    "or keep large values in pynenc's client data store."
                 )
 
     def publish(self, events: Sequence[OutgoingEvent]) -> list[Position]:

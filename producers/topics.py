@@ -43,12 +43,14 @@ class TopicProvisioner:
     :param AdminClient admin: Admin client of the cluster.
     :param float timeout: Seconds any admin request may take.
     :param str describe: Safe description of the connection, for error messages.
+    :param int max_message_bytes: ``max.message.bytes`` of the topics it creates.
     """
 
-    def __init__(self, admin: AdminClient, timeout: float, describe: str) -> None:
+    def __init__(self, admin: AdminClient, timeout: float, describe: str, max_message_bytes: int) -> None:
         self._admin = admin
         self._timeout = timeout
         self._describe = describe
+        self._new_topic_max_bytes = max_message_bytes
         self._known: dict[str, TopicInfo] = {}
         self._lock = threading.Lock()
 
@@ -94,6 +96,7 @@ class TopicProvisioner:
 
     def _create(self, name: str, partitions: int, replication: int, compacted: bool) -> None:
         config = {"cleanup.policy": "compact"} if compacted else {"cleanup.policy": "delete", **_FOREVER}
+        config["max.message.bytes"] = str(self._new_topic_max_bytes)
         topic = NewTopic(name, num_partitions=partitions, replication_factor=replication, config=config)
         future = self._admin.create_topics([topic], request_timeout=self._timeout)[name]
         try:

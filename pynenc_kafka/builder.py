@@ -30,6 +30,7 @@ def kafka(
     projection_dir: str | None = None,
     read_barrier_timeout: float | None = None,
     timeout: float | None = None,
+    max_message_bytes: int | None = None,
     client_options: dict[str, Any] | None = None,
     producer_options: dict[str, Any] | None = None,
     consumer_options: dict[str, Any] | None = None,
@@ -46,6 +47,7 @@ def kafka(
     :param projection_dir: Host folder of the RocksDB projections.
     :param read_barrier_timeout: Seconds a read may wait for the projection.
     :param timeout: Seconds a write, topic creation or metadata request may take.
+    :param max_message_bytes: Largest event the app may write (new topics and the producer).
     :param client_options: librdkafka options for every client (security, SASL, TLS).
     :param producer_options: librdkafka options for the producer only.
     :param consumer_options: librdkafka options for consumers only.
@@ -59,6 +61,7 @@ def kafka(
         "kafka_projection_dir": projection_dir,
         "kafka_read_barrier_timeout": read_barrier_timeout,
         "kafka_timeout": timeout,
+        "kafka_max_message_bytes": max_message_bytes,
         "kafka_client_options": client_options,
         "kafka_producer_options": producer_options,
         "kafka_consumer_options": consumer_options,

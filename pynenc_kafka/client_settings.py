@@ -37,6 +37,7 @@ class KafkaClientSettings:
 
     :param str bootstrap_servers: ``host:port`` list.
     :param float timeout: Seconds any request or delivery may take.
+    :param int max_message_bytes: Largest event written; sizes topics and the producer.
     :param dict common: Options for every client.
     :param dict producer: Producer-only options.
     :param dict consumer: Consumer-only options.
@@ -45,6 +46,7 @@ class KafkaClientSettings:
 
     bootstrap_servers: str
     timeout: float = 15.0
+    max_message_bytes: int = 32 * 1024 * 1024
     common: dict[str, Any] = field(default_factory=dict)
     producer: dict[str, Any] = field(default_factory=dict)
     consumer: dict[str, Any] = field(default_factory=dict)
@@ -59,6 +61,7 @@ class KafkaClientSettings:
         return cls(
             bootstrap_servers=conf.kafka_bootstrap_servers,
             timeout=float(conf.kafka_timeout),
+            max_message_bytes=int(conf.kafka_max_message_bytes),
             common=dict(conf.kafka_client_options),
             producer=dict(conf.kafka_producer_options),
             consumer=dict(conf.kafka_consumer_options),
@@ -69,7 +72,15 @@ class KafkaClientSettings:
     def identity(self) -> str:
         """A stable key of these settings, safe to show (a hash, never the options)."""
         blob = json.dumps(
-            [self.bootstrap_servers, self.timeout, self.common, self.producer, self.consumer, self.admin],
+            [
+                self.bootstrap_servers,
+                self.timeout,
+                self.max_message_bytes,
+                self.common,
+                self.producer,
+                self.consumer,
+                self.admin,
+            ],
             sort_keys=True,
             default=str,
         )
@@ -92,6 +103,7 @@ class KafkaClientSettings:
             # batch whatever queues while a request is in flight.
             "linger.ms": 0,
             "message.timeout.ms": int(self.timeout * 1000),
+            "message.max.bytes": self.max_message_bytes,
             **self.producer,
             # Our durability guarantee: not overridable.
             "enable.idempotence": True,

@@ -66,6 +66,9 @@ class ConfigKafka(ConfigPynencBase):
         librdkafka options for consumers only, over ``kafka_client_options``.
     :cvar ConfigField[dict] kafka_admin_options:
         librdkafka options for the admin client only, over ``kafka_client_options``.
+    :cvar ConfigField[int] kafka_max_message_bytes:
+        Largest event (an invocation with inline arguments, a result) the app may write:
+        new topics get it as ``max.message.bytes`` and the producer as ``message.max.bytes``.
     :cvar ConfigField[float] kafka_timeout:
         Seconds a write, a topic creation or a metadata request may take before failing
         with a clear error (an unreachable broker never hangs a caller).
@@ -79,6 +82,7 @@ class ConfigKafka(ConfigPynencBase):
     kafka_producer_options = ConfigField(dict[str, Any](), client_options_mapper, secret=True)
     kafka_consumer_options = ConfigField(dict[str, Any](), client_options_mapper, secret=True)
     kafka_admin_options = ConfigField(dict[str, Any](), client_options_mapper, secret=True)
+    kafka_max_message_bytes = ConfigField(32 * 1024 * 1024)
     kafka_timeout = ConfigField(15.0)
 
 

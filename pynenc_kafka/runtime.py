@@ -52,7 +52,9 @@ class ClusterClients:
     def __init__(self, settings: KafkaClientSettings) -> None:
         self.settings = settings
         self.admin = AdminClient(settings.admin_config())
-        self.topics = TopicProvisioner(self.admin, settings.timeout, settings.describe())
+        self.topics = TopicProvisioner(
+            self.admin, settings.timeout, settings.describe(), settings.max_message_bytes
+        )
         self.codec = EventCodec()
         self._publisher: EventPublisher | None = None
         self._cluster_id: str | None = None

@@ -167,7 +167,10 @@ def test_an_unreachable_broker_fails_clearly_within_the_timeout(monkeypatch: pyt
     assert "PYNENC__KAFKA_BOOTSTRAP_SERVERS" in str(caught.value)
 
 
-def test_a_result_over_the_size_limit_is_refused_naming_size_and_setting(app_instance: object) -> None:
+def test_a_result_over_the_size_limit_is_refused_naming_size_and_setting(
+    kafka_builder: PynencBuilder,
+) -> None:
+    app_instance = kafka_builder.kafka(max_message_bytes=1_000_000).build()
     be = backend(app_instance)
     be._set_result(InvocationId("small"), "fits")
     before = end_offsets(app_instance)
@@ -175,7 +178,8 @@ def test_a_result_over_the_size_limit_is_refused_naming_size_and_setting(app_ins
         be._set_result(InvocationId("big"), "x" * 2_000_000)
     message = str(caught.value)
     assert re.search(r"2,000,\d{3} bytes encoded", message), message
-    assert "message.max.bytes" in message and "nothing was written" in message
+    assert "max.message.bytes=1,000,000" in message and "PYNENC__KAFKA_MAX_MESSAGE_BYTES" in message
+    assert "nothing was written" in message
     assert end_offsets(app_instance) == before
     with pytest.raises(KeyError):
         be._get_result(InvocationId("big"))
