@@ -74,10 +74,14 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         return RUNTIME.app(self.spec)
 
     def _event(
-        self, kind: str, key: str, payload: dict[str, Any], partition: int | None = None
+        self,
+        projection: AppProjection,
+        kind: str,
+        key: str,
+        payload: dict[str, Any],
+        partition: int | None = None,
     ) -> OutgoingEvent:
         """One encoded event of this app, on its aggregate's partition unless told otherwise."""
-        projection = self.projection
         return OutgoingEvent(
             topic=projection.log.name,
             partition=partition_for(key, projection.log.partitions) if partition is None else partition,
@@ -90,9 +94,9 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
 
     def _publish(self, records: Sequence[Record], *extra: OutgoingEvent) -> list[Position]:
         """Encode and size-check one call's events, publish them all, wait once for Kafka."""
-        events = [self._event(kind, key, payload) for kind, key, payload in records]
-        events.extend(extra)
         projection = self.projection
+        events = [self._event(projection, kind, key, payload) for kind, key, payload in records]
+        events.extend(extra)
         publisher = projection.clients.publisher
         publisher.check_sizes(events, projection.log.max_message_bytes)
         return publisher.publish(events)
@@ -112,22 +116,22 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         del invocation_id
         self.wait_for_all_async_operations()
 
-    def _partition(self, key: str) -> int:
-        return partition_for(key, self.projection.log.partitions)
-
     def _immutable(self, view: View, key: str) -> bytes | None:
         """A fact that never changes once written: served at once when present."""
         projection = self.projection
         value = projection.store.get(view, keys.text(key))
         if value is None:
-            projection.barrier.wait([self._partition(key)])
+            projection.barrier.wait([partition_for(key, projection.log.partitions)])
             value = projection.store.get(view, keys.text(key))
         return value
 
     def _fresh(self, aggregate_key: str | None = None) -> AppProjection:
         """The projection after the barrier: of one aggregate's partition, or of all."""
         projection = self.projection
-        projection.barrier.wait(None if aggregate_key is None else [self._partition(aggregate_key)])
+        partitions = (
+            None if aggregate_key is None else [partition_for(aggregate_key, projection.log.partitions)]
+        )
+        projection.barrier.wait(partitions)
         return projection
 
     def _ids(self, view: View, key_prefix: bytes, aggregate_key: str | None = None) -> Iterator[InvocationId]:
@@ -401,11 +405,15 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         A ``Purged`` marker goes to every partition, and the app leaves the registry.
         Returns once this process's views show the purge.
         """
-        partitions = self.projection.log.partitions
+        projection = self.projection
+        partitions = projection.log.partitions
         marker = {"purge_id": str(uuid.uuid4()), "partitions": partitions}
         self._publish(
             [],
-            *(self._event("Purged", self.app.app_id, marker, partition=p) for p in range(partitions)),
+            *(
+                self._event(projection, "Purged", self.app.app_id, marker, partition=p)
+                for p in range(partitions)
+            ),
             self._registry().tombstone(self.app.app_id),
         )
         self._runner_context_cache.clear()
