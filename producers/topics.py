@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
@@ -37,27 +37,54 @@ class TopicInfo:
     max_message_bytes: int
 
 
+@dataclass
+class ClusterFacts:
+    """What a process learnt of a cluster: plain data, still true in a forked child.
+
+    librdkafka handles never cross a fork, but these facts do: a forked worker's first
+    write then skips the metadata round trips its parent already made.
+
+    :param cluster_id: The cluster's id, once asked.
+    :param dict topics: The topics ensured so far, by name.
+    """
+
+    cluster_id: str | None = None
+    topics: dict[str, TopicInfo] = field(default_factory=dict)
+
+
 class TopicProvisioner:
-    """Creates topics on first use and caches what it learnt, once per process.
+    """Creates topics on first use and remembers what it learnt in :class:`ClusterFacts`.
 
     :param AdminClient admin: Admin client of the cluster.
     :param float timeout: Seconds any admin request may take.
     :param str describe: Safe description of the connection, for error messages.
     :param int max_message_bytes: ``max.message.bytes`` of the topics it creates.
+    :param facts: What this process already knows of the cluster (shared, updated here).
     """
 
-    def __init__(self, admin: AdminClient, timeout: float, describe: str, max_message_bytes: int) -> None:
+    def __init__(
+        self,
+        admin: AdminClient,
+        timeout: float,
+        describe: str,
+        max_message_bytes: int,
+        facts: ClusterFacts | None = None,
+    ) -> None:
         self._admin = admin
         self._timeout = timeout
         self._describe = describe
         self._new_topic_max_bytes = max_message_bytes
-        self._known: dict[str, TopicInfo] = {}
+        self.facts = ClusterFacts() if facts is None else facts
         self._lock = threading.Lock()
 
     def cluster_id(self) -> str:
-        """The cluster's id, which names the projection folder of this cluster."""
-        metadata = self._call(lambda: self._admin.list_topics(timeout=self._timeout), "read cluster metadata")
-        return str(metadata.cluster_id)
+        """The cluster's id, which names the projection folder of this cluster (asked once)."""
+        if self.facts.cluster_id is None:
+            metadata = self._call(
+                lambda: self._admin.list_topics(timeout=self._timeout), "read cluster metadata"
+            )
+            self.facts.cluster_id = str(metadata.cluster_id)
+        return self.facts.cluster_id
 
     def ensure(self, name: str, partitions: int, replication: int = -1, compacted: bool = False) -> TopicInfo:
         """Return the topic, creating it if it does not exist yet.
@@ -71,14 +98,15 @@ class TopicProvisioner:
         :raises TopicAccessError: If a permission is missing.
         """
         with self._lock:
-            if name in self._known:
-                return self._known[name]
+            known = self.facts.topics.get(name)
+            if known is not None:
+                return known
             count = self._partitions(name)
             if count is None:
                 self._create(name, partitions, replication, compacted)
                 count = self._await_leaders(name)
             info = TopicInfo(name, count, self._max_message_bytes(name))
-            self._known[name] = info
+            self.facts.topics[name] = info
             return info
 
     def _partitions(self, name: str) -> int | None:

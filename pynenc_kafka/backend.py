@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from pynenc.runner.runner_context import RunnerContext
     from pynenc.workflow import WorkflowIdentity
 
+    from pynenc_kafka.producers.topics import TopicInfo
+    from pynenc_kafka.schemas.codec import EventCodec
+
 #: (event kind, aggregate key, payload) of one event to publish.
 Record = tuple[str, str, dict[str, Any]]
 
@@ -75,7 +78,8 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
 
     def _event(
         self,
-        projection: AppProjection,
+        log: TopicInfo,
+        codec: EventCodec,
         kind: str,
         key: str,
         payload: dict[str, Any],
@@ -83,22 +87,24 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
     ) -> OutgoingEvent:
         """One encoded event of this app, on its aggregate's partition unless told otherwise."""
         return OutgoingEvent(
-            topic=projection.log.name,
-            partition=partition_for(key, projection.log.partitions) if partition is None else partition,
+            topic=log.name,
+            partition=partition_for(key, log.partitions) if partition is None else partition,
             key=key.encode(),
-            value=projection.clients.codec.encode(
-                self.app.app_id, kind, payload, str(uuid.uuid4()), datetime.now(UTC)
-            ),
+            value=codec.encode(self.app.app_id, kind, payload, str(uuid.uuid4()), datetime.now(UTC)),
             label=f"{kind} of {key!r} in app {self.app.app_id!r}",
         )
 
     def _publish(self, records: Sequence[Record], *extra: OutgoingEvent) -> list[Position]:
-        """Encode and size-check one call's events, publish them all, wait once for Kafka."""
-        projection = self.projection
-        events = [self._event(projection, kind, key, payload) for kind, key, payload in records]
+        """Encode and size-check one call's events, publish them all, wait once for Kafka.
+
+        Writing needs the app's log, never its projection: a process that only writes (a
+        freshly forked task process) does not pay for opening the views.
+        """
+        clients, log = RUNTIME.log(self.spec)
+        events = [self._event(log, clients.codec, kind, key, payload) for kind, key, payload in records]
         events.extend(extra)
-        publisher = projection.clients.publisher
-        publisher.check_sizes(events, projection.log.max_message_bytes)
+        publisher = clients.publisher
+        publisher.check_sizes(events, log.max_message_bytes)
         return publisher.publish(events)
 
     def wait_for_all_async_operations(self) -> None:
@@ -106,7 +112,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
 
         Kept for callers of earlier pynenc state backends, whose writes could be asynchronous.
         """
-        self.projection.clients.publisher.flush()
+        RUNTIME.cluster(self.spec.settings).publisher.flush()
 
     def wait_for_invocation_async_operations(self, invocation_id: InvocationId) -> None:
         """Flush anything still in flight to Kafka for ``invocation_id`` (see above).
@@ -153,7 +159,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         return AppInfo.from_json(value.decode())
 
     def _registry(self) -> AppRegistry:
-        return AppRegistry(self.projection.clients, self.topics.registry)
+        return AppRegistry(RUNTIME.cluster(self.spec.settings), self.topics.registry)
 
     @staticmethod
     def discover_app_infos() -> dict[str, AppInfo]:
@@ -405,13 +411,13 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         A ``Purged`` marker goes to every partition, and the app leaves the registry.
         Returns once this process's views show the purge.
         """
-        projection = self.projection
-        partitions = projection.log.partitions
+        clients, log = RUNTIME.log(self.spec)
+        partitions = log.partitions
         marker = {"purge_id": str(uuid.uuid4()), "partitions": partitions}
         self._publish(
             [],
             *(
-                self._event(projection, "Purged", self.app.app_id, marker, partition=p)
+                self._event(log, clients.codec, "Purged", self.app.app_id, marker, partition=p)
                 for p in range(partitions)
             ),
             self._registry().tombstone(self.app.app_id),

@@ -28,7 +28,7 @@ from confluent_kafka.admin import AdminClient
 from pynenc_kafka.client_settings import KafkaClientSettings
 from pynenc_kafka.conf import ConfigStateBackendKafka
 from pynenc_kafka.producers.publisher import EventPublisher
-from pynenc_kafka.producers.topics import TopicInfo, TopicProvisioner
+from pynenc_kafka.producers.topics import ClusterFacts, TopicInfo, TopicProvisioner
 from pynenc_kafka.projections.barrier import EndOffsets, ReadBarrier
 from pynenc_kafka.projections.batch_codec import BatchEventCodec
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
@@ -47,17 +47,17 @@ class ClusterClients:
     """The clients one process keeps for one cluster: admin, topics, a shared producer.
 
     :param KafkaClientSettings settings: How to reach the cluster.
+    :param ClusterFacts facts: What the process already knows of the cluster.
     """
 
-    def __init__(self, settings: KafkaClientSettings) -> None:
+    def __init__(self, settings: KafkaClientSettings, facts: ClusterFacts) -> None:
         self.settings = settings
         self.admin = AdminClient(settings.admin_config())
         self.topics = TopicProvisioner(
-            self.admin, settings.timeout, settings.describe(), settings.max_message_bytes
+            self.admin, settings.timeout, settings.describe(), settings.max_message_bytes, facts
         )
         self.codec = EventCodec()
         self._publisher: EventPublisher | None = None
-        self._cluster_id: str | None = None
         self._lock = threading.Lock()
 
     @property
@@ -72,10 +72,8 @@ class ClusterClients:
 
     @property
     def cluster_id(self) -> str:
-        """The cluster's id (asked once)."""
-        if self._cluster_id is None:
-            self._cluster_id = self.topics.cluster_id()
-        return self._cluster_id
+        """The cluster's id (asked once per process, and not again in forked children)."""
+        return self.topics.cluster_id()
 
     def new_consumer(self, client_id: str) -> Consumer:
         """A consumer with manual assignment and no Kafka offset commits."""
@@ -267,6 +265,7 @@ class Runtime:
         self._pid = os.getpid()
         self._lock = threading.RLock()
         self._clusters: dict[str, ClusterClients] = {}
+        self._facts: dict[str, ClusterFacts] = {}
         self._apps: OrderedDict[tuple[Any, ...], AppProjection] = OrderedDict()
         self._abandoned: list[Any] = []
         self._watcher: threading.Thread | None = None
@@ -277,8 +276,19 @@ class Runtime:
         with self._lock:
             clients = self._clusters.get(settings.identity)
             if clients is None:
-                clients = self._clusters[settings.identity] = ClusterClients(settings)
+                facts = self._facts.setdefault(settings.identity, ClusterFacts())
+                clients = self._clusters[settings.identity] = ClusterClients(settings, facts)
             return clients
+
+    def log(self, spec: AppSpec) -> tuple[ClusterClients, TopicInfo]:
+        """The clients and event log of an app, creating its topics on first use.
+
+        Enough to write: a process that only writes never opens the app's projection.
+        """
+        clients = self.cluster(spec.settings)
+        log = clients.topics.ensure(spec.topics.events, spec.partitions, spec.replication)
+        clients.topics.ensure(spec.topics.registry, 1, spec.replication, compacted=True)
+        return clients, log
 
     def app(self, spec: AppSpec) -> AppProjection:
         """The open projection of an app, opening (and creating its topics) on first use."""
@@ -287,9 +297,7 @@ class Runtime:
             if found is not None:
                 self._apps.move_to_end(spec.key)
                 return found
-            clients = self.cluster(spec.settings)
-            log = clients.topics.ensure(spec.topics.events, spec.partitions, spec.replication)
-            clients.topics.ensure(spec.topics.registry, 1, spec.replication, compacted=True)
+            clients, log = self.log(spec)
             opened = self._apps[spec.key] = AppProjection(clients, spec, log)
             while len(self._apps) > max(1, spec.max_open):
                 _, evicted = self._apps.popitem(last=False)
@@ -347,7 +355,11 @@ class Runtime:
             self._clusters.clear()
 
     def after_fork_in_child(self) -> None:
-        """Drop (never use, never close) what the parent opened; release inherited leases."""
+        """Drop (never use, never close) what the parent opened; release inherited leases.
+
+        Only the plain :class:`ClusterFacts` stay: cluster ids and topics do not change
+        with a fork, and a forked worker's first write should not wait to relearn them.
+        """
         for app in self._apps.values():
             app.lease.release()
         self._abandoned.extend([*self._clusters.values(), *self._apps.values()])
