@@ -87,20 +87,22 @@ def build_kafka_combinations() -> list[KafkaCombination]:
     return [KafkaCombination(runner, serializers[i % len(serializers)]) for i, runner in enumerate(runners)]
 
 
-def kill_processes_of(app_id: str, projection: tuple[Path, str] | None) -> None:
+def kill_processes_of(app_id: str, sqlite_db: Path, projection: tuple[Path, str] | None) -> None:
     """Kill every other process left running by this test's app.
 
     pynenc's ``app`` fixture kills only this process's children. The descendants of a
     runner the test SIGKILLs on purpose (``test_runner_reroutes_on_real_os_signal``) are
     orphaned and live on: MultiThreadRunner workers keep polling (~12% of a core each),
-    and a forked ``multiprocessing.Manager`` keeps this xdist worker's pipes open, which
-    can leave pytest-xdist waiting for the worker forever at the end of the session.
+    and a forked ``multiprocessing.Manager`` serves forever and keeps this worker's
+    stdout open, which leaves whatever reads it (pytest-xdist, a pipe) waiting forever.
     They are recognised by this test's unique app id: in the environment of spawned
     processes, or, for forked ones (whose /proc environ is the worker's own), by files
-    they hold open in this app's projection folder, under the projection root only (the
-    broker's partition folders are named after the same topic: never match those).
+    they hold open: the test's own SQLite database, which every process of the app opens
+    (pynenc's SQLite components), and this app's projection folder, under the projection
+    root only (the broker's partition folders are named after the same topic).
 
     :param app_id: The test's unique app id.
+    :param sqlite_db: The test's temporary SQLite database.
     :param projection: ``(projection root, events topic)`` of a Kafka app, else ``None``.
     """
     me = os.getpid()
@@ -108,13 +110,20 @@ def kill_processes_of(app_id: str, projection: tuple[Path, str] | None) -> None:
         if proc.pid == me:
             continue
         try:
-            ours = proc.environ().get("PYNENC__APP_ID") == app_id
-            if not ours and projection is not None:
-                ours = any(in_projection(Path(f.path), *projection) for f in proc.open_files())
+            ours = proc.environ().get("PYNENC__APP_ID") == app_id or any(
+                holds_app_file(Path(f.path), sqlite_db, projection) for f in proc.open_files()
+            )
             if ours:
                 proc.kill()
         except (psutil.Error, OSError):
             continue
+
+
+def holds_app_file(path: Path, sqlite_db: Path, projection: tuple[Path, str] | None) -> bool:
+    """Whether an open file belongs to the test's app: its database (and journal) or projection."""
+    if path.name.startswith(sqlite_db.name) and path.parent == sqlite_db.parent:
+        return True
+    return projection is not None and in_projection(path, *projection)
 
 
 def in_projection(path: Path, root: Path, topic: str) -> bool:
@@ -178,10 +187,12 @@ def app_combination_instance(
     yield pynenc_app
     backend = pynenc_app.state_backend
     if isinstance(backend, KafkaStateBackend):
-        kill_processes_of(app_id, (backend.conf.projection_root.resolve(), backend.topics.events))
+        kill_processes_of(
+            app_id, Path(temp_sqlite_db_path), (backend.conf.projection_root.resolve(), backend.topics.events)
+        )
         RUNTIME.close_app(backend.topics)
     else:
-        kill_processes_of(app_id, None)
+        kill_processes_of(app_id, Path(temp_sqlite_db_path), None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -189,30 +200,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: pynenc's slow combination tests (performance)")
 
 
-#: Known failures that are OURS, kept visible as non-strict xfails (they pass in some runs):
-#: a ProcessRunner forks a fresh process per task, and that process's first state-backend
-#: write builds new librdkafka clients, fetches topic metadata and acquires an idempotent
-#: producer id: 0.1-0.5 s, where these tests allow 0.2 s (the RUNNING history entry must
-#: be acknowledged before the runner is signalled) or compare wall times of two runs.
-SLOW_FIRST_WRITE_IN_FORKED_TASK = (
-    "ours, open: the first write of a freshly forked ProcessRunner task process takes 0.1-0.5 s "
-    "(new librdkafka clients, topic metadata, idempotent producer id); the test allows 0.2 s"
-)
-KNOWN_OURS = {
-    "test_runner_reroutes_on_real_os_signal[Kafka Process Pickle-sigterm]": SLOW_FIRST_WRITE_IN_FORKED_TASK,
-    "test_runner_reroutes_on_real_os_signal[Kafka Process Pickle-sigkill]": SLOW_FIRST_WRITE_IN_FORKED_TASK,
-    "test_task_running_concurrency[Kafka Process Pickle]": SLOW_FIRST_WRITE_IN_FORKED_TASK,
-    "test_task_execution[Kafka Process Pickle]": SLOW_FIRST_WRITE_IN_FORKED_TASK,
-}
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Bound each combination test's time and mark our known failures (this folder only)."""
+    """Bound each combination test's time (this folder only)."""
     for item in items:
         if HERE not in item.path.resolve().parents:
             continue
         if item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(COMBINATION_TIMEOUT))
-        reason = KNOWN_OURS.get(item.name)
-        if reason is not None:
-            item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
