@@ -285,10 +285,7 @@ class Runtime:
             return clients
 
     def log(self, spec: AppSpec) -> tuple[ClusterClients, TopicInfo]:
-        """The clients and event log of an app, creating its topics on first use.
-
-        Enough to write: a process that only writes never opens the app's projection.
-        """
+        """The clients and event log of an app, creating its topics on first use."""
         clients = self.cluster(spec.settings)
         log = clients.topics.ensure(spec.topics.events, spec.partitions, spec.replication)
         clients.topics.ensure(spec.topics.registry, 1, spec.replication, compacted=True)
