@@ -20,10 +20,7 @@ not ours.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -90,58 +87,55 @@ def build_kafka_combinations() -> list[KafkaCombination]:
     return [KafkaCombination(runner, serializers[i % len(serializers)]) for i, runner in enumerate(runners)]
 
 
-#: ``prctl`` option making a process the reaper of its orphaned descendants (Linux >= 3.4).
-PR_SET_CHILD_SUBREAPER = 36
+def kill_processes_of(app_id: str, sqlite_db: Path, projection: tuple[Path, str] | None) -> None:
+    """Kill every other process left running by this test's app.
 
+    pynenc's ``app`` fixture kills only this process's children. The descendants of a
+    runner the test SIGKILLs on purpose (``test_runner_reroutes_on_real_os_signal``) are
+    orphaned and live on: MultiThreadRunner workers keep polling (~12% of a core each),
+    and a forked ``multiprocessing.Manager`` serves forever and keeps this worker's
+    stdout open, which leaves whatever reads it (pytest-xdist, a pipe) waiting forever.
+    They are recognised by this test's unique app id: in the environment of spawned
+    processes, or, for forked ones (whose /proc environ is the worker's own), by files
+    they hold open: the test's own SQLite database, which every process of the app opens
+    (pynenc's SQLite components), and this app's projection folder, under the projection
+    root only (the broker's partition folders are named after the same topic).
 
-def adopt_orphans() -> bool:
-    """Make this process the parent of its descendants whose own parent dies.
-
-    A test that SIGKILLs a runner on purpose (``test_runner_reroutes_on_real_os_signal``)
-    orphans the runner's children: its forked ``multiprocessing.Manager``, task processes,
-    MultiThreadRunner workers. Adopted, they stay this process's descendants, where the
-    test's teardown finds them; otherwise they would live on under init, polling (~12% of
-    a core each) or keeping this worker's stdout open forever (pytest-xdist, or a pipe,
-    then waits for them). Linux only: elsewhere such orphans are not swept.
-
-    :return: Whether this process adopts orphans now.
+    :param app_id: The test's unique app id.
+    :param sqlite_db: The test's temporary SQLite database.
+    :param projection: ``(projection root, events topic)`` of a Kafka app, else ``None``.
     """
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
-    except (OSError, AttributeError):
+    me = os.getpid()
+    for proc in psutil.process_iter(["pid"]):
+        if proc.pid == me:
+            continue
+        try:
+            ours = proc.environ().get("PYNENC__APP_ID") == app_id or any(
+                holds_app_file(Path(f.path), sqlite_db, projection) for f in proc.open_files()
+            )
+            if ours:
+                proc.kill()
+        except (psutil.Error, OSError):
+            continue
+
+
+def holds_app_file(path: Path, sqlite_db: Path, projection: tuple[Path, str] | None) -> bool:
+    """Whether an open file belongs to the test's app: its database (and journal) or projection."""
+    if path.name.startswith(sqlite_db.name) and path.parent == sqlite_db.parent:
+        return True
+    return projection is not None and in_projection(path, *projection)
+
+
+def in_projection(path: Path, root: Path, topic: str) -> bool:
+    """Whether ``path`` belongs to the projection of ``topic`` under ``root``.
+
+    Its folder ``root/<cluster>/<topic>/``, its lease ``root/<cluster>/<topic>.projector.lock``
+    and its readers' ``root/.secondary/<topic>/`` folders.
+    """
+    if not path.is_relative_to(root):
         return False
-
-
-def descendants() -> dict[int, psutil.Process]:
-    """This process's descendants (adopted orphans included), by pid."""
-    return {proc.pid: proc for proc in psutil.Process().children(recursive=True)}
-
-
-def kill_new_descendants(before: set[int], timeout: float = 5.0) -> None:
-    """Kill, and reap, every descendant that was not there before the test.
-
-    A killed grandchild becomes this process's child (and reapable) once its own parent,
-    killed too, is gone; until then it is left to that parent.
-
-    :param set before: Pids of the descendants that existed when the test started (the
-        session's broker, for one, when it runs as this process's child).
-    :param float timeout: Seconds to wait for the killed processes to be gone.
-    """
-    leftovers = {pid: proc for pid, proc in descendants().items() if pid not in before}
-    for proc in leftovers.values():
-        with contextlib.suppress(psutil.Error):
-            proc.kill()
-    deadline = time.monotonic() + timeout
-    while leftovers and time.monotonic() < deadline:
-        for pid in list(leftovers):
-            try:
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    del leftovers[pid]
-            except ChildProcessError:
-                if not psutil.pid_exists(pid):
-                    del leftovers[pid]
-        time.sleep(0.01)
+    parts = path.relative_to(root).parts
+    return topic in parts[:-1] or parts[-1] == f"{topic}.projector.lock"
 
 
 @pytest.fixture(params=build_kafka_combinations(), ids=lambda comb: comb.combination_id)
@@ -151,8 +145,8 @@ def app_combination_instance(
     """A fresh app per test: SQLite components on a temp database, KafkaStateBackend on the session broker.
 
     At teardown (after pynenc's ``app`` fixture stopped the runner and killed its children)
-    every process the test left behind is killed (orphans included, see :func:`adopt_orphans`)
-    and the app's projection is closed in this process, so a worker does not keep idle projector threads and RocksDB handles of
+    the test's leftover processes are killed and the app's projection is closed in this
+    process, so a worker does not keep idle projector threads and RocksDB handles of
     earlier tests (more threads also make pynenc's fork-based runners likelier to deadlock).
     """
     comb: KafkaCombination = request.param
@@ -190,18 +184,20 @@ def app_combination_instance(
         monkeypatch.setenv(name, value)
     assert os.environ.get("PYNENC__KAFKA_TOPIC_PREFIX"), "tests/conftest.py sets the topic prefix"
     assert type(pynenc_app.state_backend).__name__ == state_backend_cls
-    before = set(descendants())
     yield pynenc_app
-    kill_new_descendants(before)
     backend = pynenc_app.state_backend
     if isinstance(backend, KafkaStateBackend):
+        kill_processes_of(
+            app_id, Path(temp_sqlite_db_path), (backend.conf.projection_root.resolve(), backend.topics.events)
+        )
         RUNTIME.close_app(backend.topics)
+    else:
+        kill_processes_of(app_id, Path(temp_sqlite_db_path), None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker pynenc's suite uses, and adopt orphans in this (worker) process."""
+    """Register the marker pynenc's suite uses, so it is not an unknown-mark warning."""
     config.addinivalue_line("markers", "slow: pynenc's slow combination tests (performance)")
-    adopt_orphans()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
