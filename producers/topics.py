@@ -59,7 +59,7 @@ class TopicProvisioner:
     :param float timeout: Seconds any admin request may take.
     :param str describe: Safe description of the connection, for error messages.
     :param int max_message_bytes: ``max.message.bytes`` of the topics it creates.
-    :param facts: What this process already knows of the cluster (shared, updated here).
+    :param ClusterFacts facts: What this process already knows of the cluster (shared, updated here).
     """
 
     def __init__(
@@ -68,13 +68,13 @@ class TopicProvisioner:
         timeout: float,
         describe: str,
         max_message_bytes: int,
-        facts: ClusterFacts | None = None,
+        facts: ClusterFacts,
     ) -> None:
         self._admin = admin
         self._timeout = timeout
         self._describe = describe
         self._new_topic_max_bytes = max_message_bytes
-        self.facts = ClusterFacts() if facts is None else facts
+        self.facts = facts
         self._lock = threading.Lock()
 
     def cluster_id(self) -> str:

@@ -284,13 +284,6 @@ class Runtime:
                 clients = self._clusters[settings.identity] = ClusterClients(settings, facts, self._codec)
             return clients
 
-    def log(self, spec: AppSpec) -> tuple[ClusterClients, TopicInfo]:
-        """The clients and event log of an app, creating its topics on first use."""
-        clients = self.cluster(spec.settings)
-        log = clients.topics.ensure(spec.topics.events, spec.partitions, spec.replication)
-        clients.topics.ensure(spec.topics.registry, 1, spec.replication, compacted=True)
-        return clients, log
-
     def app(self, spec: AppSpec) -> AppProjection:
         """The open projection of an app, opening (and creating its topics) on first use."""
         with self._lock:
@@ -298,7 +291,9 @@ class Runtime:
             if found is not None:
                 self._apps.move_to_end(spec.key)
                 return found
-            clients, log = self.log(spec)
+            clients = self.cluster(spec.settings)
+            log = clients.topics.ensure(spec.topics.events, spec.partitions, spec.replication)
+            clients.topics.ensure(spec.topics.registry, 1, spec.replication, compacted=True)
             opened = self._apps[spec.key] = AppProjection(clients, spec, log)
             while len(self._apps) > max(1, spec.max_open):
                 _, evicted = self._apps.popitem(last=False)
