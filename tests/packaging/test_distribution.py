@@ -1,9 +1,17 @@
-"""The distribution: the folders show the architecture, the imports stay in one namespace."""
+"""The distribution: the folders show the architecture, the imports stay in one namespace.
+
+The wheel is built from a clean copy of the source tree and installed into a fresh venv (its
+dependencies come from PyPI, through pip's cache), where its two commands must run.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+import time
+import tomllib
 import venv
 import zipfile
 from pathlib import Path
@@ -12,6 +20,22 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SIDES = ("producers", "projections", "schemas")
+
+
+def package_dirs() -> dict[str, Path]:
+    """:return: ``[tool.setuptools.package-dir]``: each side's import name -> its folder."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    return {name: REPO / folder for name, folder in config["tool"]["setuptools"]["package-dir"].items()}
+
+
+def source_packages() -> set[str]:
+    """:return: the import name of every folder with an ``__init__.py`` in every side."""
+    names = set()
+    for name, folder in package_dirs().items():
+        for init in folder.rglob("__init__.py"):
+            relative = init.parent.relative_to(folder).parts
+            names.add(".".join((name, *relative)))
+    return names
 
 
 def test_editable_install_maps_the_folders_into_the_namespace() -> None:
@@ -25,10 +49,26 @@ def test_editable_install_maps_the_folders_into_the_namespace() -> None:
         assert Path(module.__file__).resolve().parent == REPO / side
 
 
+def test_every_side_of_the_configuration_is_a_folder_of_the_tree() -> None:
+    sides = package_dirs()
+    assert {"pynenc_kafka", *(f"pynenc_kafka.{side}" for side in SIDES)} <= set(sides)
+    assert all((folder / "__init__.py").is_file() for folder in sides.values())
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # From a copy of what the build reads (the files at the top, the sides' folders): an in-place
+    # build would reuse build/lib, where a module deleted from the tree could still ship.
+    source = tmp_path_factory.mktemp("source")
+    for path in REPO.iterdir():
+        if path.is_file():
+            shutil.copy2(path, source / path.name)
+    for folder in package_dirs().values():
+        shutil.copytree(
+            folder, source / folder.relative_to(REPO), ignore=shutil.ignore_patterns("__pycache__")
+        )
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
+    built = subprocess.run(
         [
             sys.executable,
             "-m",
@@ -38,14 +78,55 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-build-isolation",
             "-w",
             str(out),
-            str(REPO),
+            str(source),
         ],
-        check=True,
         capture_output=True,
+        text=True,
         timeout=300,
     )
-    (built,) = out.glob("pynenc_kafka-*.whl")
-    return built
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "warning" not in (built.stdout + built.stderr).lower(), built.stdout + built.stderr
+    (whl,) = out.glob("pynenc_kafka-*.whl")
+    return whl
+
+
+@pytest.fixture(scope="module")
+def clean_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv (no site packages of ours) with the wheel and its dependencies installed.
+
+    :return: the venv's ``bin`` folder.
+    """
+    env_dir = tmp_path_factory.mktemp("clean") / "venv"
+    started = time.monotonic()
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    installed = subprocess.run(
+        [str(env_dir / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    print(f"clean venv with the wheel installed in {time.monotonic() - started:.1f}s")
+    return env_dir / "bin"
+
+
+def run_in(clean_venv: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """Run a command of the clean venv outside the source tree, without this process' settings.
+
+    :param clean_venv: the venv's ``bin`` folder.
+    :param command: the program (a name in ``bin``) and its arguments.
+    :return: the finished process.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PYNENC", "VIRTUAL_ENV"))}
+    env["PATH"] = f"{clean_venv}{os.pathsep}{env.get('PATH', '')}"
+    return subprocess.run(
+        [str(clean_venv / command[0]), *command[1:]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=clean_venv.parent,
+        env=env,
+    )
 
 
 def test_the_wheel_carries_every_side_and_the_schemas(wheel: Path) -> None:
@@ -56,15 +137,26 @@ def test_the_wheel_carries_every_side_and_the_schemas(wheel: Path) -> None:
     assert len(schemas) == len(list((REPO / "schemas").glob("*.avsc"))) == 12
     assert "pynenc_kafka/schemas/released/event-0.1.0.json" in names
     assert not any(n.startswith(("tests/", "deploy/")) for n in names)
+    assert all(n.startswith(("pynenc_kafka/", "pynenc_kafka-")) for n in names)
 
 
-def test_the_wheel_installs_and_imports_in_a_clean_venv(wheel: Path, tmp_path: Path) -> None:
-    env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
-    python = env_dir / "bin" / "python"
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", str(wheel)], check=True, capture_output=True, timeout=600
-    )
+def test_the_wheel_carries_every_package_of_the_source_tree(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    in_wheel = {n.removesuffix("/__init__.py").replace("/", ".") for n in names if n.endswith("/__init__.py")}
+    expected = source_packages()
+    assert "pynenc_kafka.demo" in expected
+    assert sorted(expected - in_wheel) == []
+
+
+def test_the_wheel_declares_its_license_as_spdx(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        (metadata,) = (n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        headers = archive.read(metadata).decode().split("\n\n", 1)[0].splitlines()
+    assert "License-Expression: MIT" in headers
+    assert not any(h.startswith("License:") for h in headers)
+
+
+def test_the_wheel_installs_and_imports_in_a_clean_venv(clean_venv: Path) -> None:
     probe = (
         "import pynenc_kafka.producers.publisher, pynenc_kafka.projections.projector, pynenc_kafka.backend\n"
         "from pynenc_kafka.schemas.codec import EventCodec\n"
@@ -72,12 +164,24 @@ def test_the_wheel_installs_and_imports_in_a_clean_venv(wheel: Path, tmp_path: P
         "print(pathlib.Path(s.__file__).parent.name, len(list(s.SCHEMA_DIR.glob('*.avsc'))), "
         "EventCodec().fingerprint.hex())"
     )
-    done = subprocess.run(
-        [str(python), "-c", probe], capture_output=True, text=True, timeout=120, cwd=tmp_path
-    )
+    done = run_in(clean_venv, "python", "-c", probe)
     assert done.returncode == 0, done.stderr
     folder, count, fingerprint = done.stdout.split()
     assert (folder, count) == ("schemas", "12")
     from pynenc_kafka.schemas.codec import EventCodec
 
     assert fingerprint == EventCodec().fingerprint.hex()
+
+
+def test_the_demo_runs_from_the_wheel(clean_venv: Path) -> None:
+    done = run_in(clean_venv, "python", "-m", "pynenc_kafka.demo", "--help")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: python -m pynenc_kafka.demo")
+    assert "--workers" in done.stdout
+
+
+def test_the_command_line_runs_from_the_wheel(clean_venv: Path) -> None:
+    done = run_in(clean_venv, "pynenc-kafka", "--help")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: pynenc-kafka")
+    assert "replay" in done.stdout
