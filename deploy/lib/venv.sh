@@ -24,7 +24,7 @@ find_python() {
 }
 
 # ensure_venv EXTRAS: create .venv with a 3.12+ interpreter and install the project
-# (editable, with EXTRAS) when pyproject.toml changed since the last install.
+# (editable, with EXTRAS) when pyproject.toml or setup.py changed since the last install.
 ensure_venv() {
   local extras="$1" python stamp want
   if [ ! -x "$VENV/bin/python" ] || ! python_ok "$VENV/bin/python"; then
@@ -39,11 +39,29 @@ ensure_venv() {
     "$python" -m venv "$VENV"
   fi
   stamp="$VENV/.pynenc-kafka-installed${extras:+-$extras}"
-  want="$(sha256sum < "$REPO_ROOT/pyproject.toml" | cut -c1-16)"
+  want="$(cat "$REPO_ROOT/pyproject.toml" "$REPO_ROOT/setup.py" | sha256sum | cut -c1-16)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "==> installing pynenc-kafka${extras:+[$extras]} into $VENV" >&2
-    "$VENV/bin/python" -m pip install -q --upgrade pip >&2
-    "$VENV/bin/python" -m pip install -q -e "$REPO_ROOT${extras:+[$extras]}" >&2
+    : >"$VENV/pip-install.log"
+    pip_quietly --upgrade pip
+    pip_quietly -e "$REPO_ROOT${extras:+[$extras]}"
+    if grep -qi "warning" "$VENV/pip-install.log"; then
+      echo "    pip printed warnings: see $VENV/pip-install.log" >&2
+    fi
     echo "$want" > "$stamp"
+  fi
+}
+
+# pip_quietly ARGS...: `pip install ARGS`, its output added to $VENV/pip-install.log and shown
+# only if it fails. The sides' folders map into one namespace, so setuptools makes the editable
+# install with an import finder and always adds a notice about folders named like the package:
+# pip is told to ignore that notice (the other warnings stay in the log).
+pip_quietly() {
+  local log="$VENV/pip-install.log"
+  if ! "$VENV/bin/python" -W "ignore:Editable installation:UserWarning" -m pip install -q "$@" \
+       >>"$log" 2>&1; then
+    cat "$log" >&2
+    echo "error: 'pip install $*' failed (its output above is also in $log)" >&2
+    exit 1
   fi
 }
