@@ -1,4 +1,6 @@
-"""Tests of ``deploy/kafka/broker``, the script that runs a local Kafka broker.
+"""Tests of ``deploy/kafka/broker``, the script that runs a local Kafka broker,
+and of its package ``deploy/kafka/localbroker`` (importable through this folder's
+conftest).
 
 The module starts ONE real broker (module-scoped fixture) on a free port with a
 temporary data dir; the tests that need it run first, and the stop test runs
@@ -6,41 +8,25 @@ last among them. The other tests exercise the failure paths, which stop before
 a broker is launched.
 """
 
-import importlib.machinery
-import importlib.util
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from localbroker import console, jars, layout, properties, readiness
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "deploy" / "kafka" / "broker"
-COMPOSE_FILE = REPO_ROOT / "deploy" / "docker-compose.yml"
 HOST = "127.0.0.1"
 RUN_TIMEOUT = 600  # seconds; a first start downloads the jars
-
-
-def load_script() -> ModuleType:
-    """:return: the broker script imported as a module (it has no .py suffix)."""
-    name = "pynenc_kafka_broker_script"
-    loader = importlib.machinery.SourceFileLoader(name, str(SCRIPT))
-    spec = importlib.util.spec_from_loader(name, loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    loader.exec_module(module)
-    return module
-
-
-broker_script = load_script()
 
 
 def free_port() -> int:
@@ -103,13 +89,19 @@ def processes_mentioning(path: Path) -> list[str]:
 def bin_dir(tmp_path: Path, **commands: str) -> Path:
     """Make a folder for PATH holding ``python3`` and the given commands.
 
+    ``python3`` is a wrapper that runs this interpreter, not a link to it: a
+    link to a venv's python outside the venv starts the bare base interpreter,
+    without confluent-kafka.
+
     :param tmp_path: where to create it.
     :param commands: command name to the path it links to.
     :return: the folder.
     """
     folder = tmp_path / "bin"
     folder.mkdir()
-    (folder / "python3").symlink_to(sys.executable)
+    python = folder / "python3"
+    python.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
+    python.chmod(0o755)
     for name, target in commands.items():
         (folder / name).symlink_to(target)
     return folder
@@ -149,7 +141,7 @@ def test_start_prints_version_then_bootstrap_servers_last(
 ) -> None:
     lines = broker.start.stdout.strip().splitlines()
     assert lines[-1] == f"KAFKA_BOOTSTRAP_SERVERS={HOST}:{broker.port}"
-    version = re.escape(broker_script.kafka_version())
+    version = re.escape(layout.kafka_version())
     headline = rf"Apache Kafka {version} \(KRaft\) up on {HOST}:{broker.port} in \d+\.\ds"
     assert re.fullmatch(headline, lines[-2]), lines
 
@@ -168,17 +160,30 @@ def test_status_uses_pynenc_kafka_broker_home(broker: RunningBroker) -> None:
     assert result.stdout.startswith(f"up {HOST}:{broker.port} ")
 
 
-def test_metadata_round_trip(broker: RunningBroker) -> None:
-    cluster = broker_script.query_cluster(broker.port)
-    meta = broker_script.read_properties(broker.data_dir / "kraft-logs" / "meta.properties")
+def test_start_prints_nothing_but_its_own_lines_on_stderr(broker: RunningBroker) -> None:
+    """librdkafka's connection errors while the broker starts must not leak."""
+    lines = broker.start.stderr.strip().splitlines()
+    assert lines, broker.start
+    assert all(line.startswith("broker: ") for line in lines), lines
+
+
+def test_a_real_broker_answers_with_its_cluster_id(broker: RunningBroker) -> None:
+    cluster = readiness.ask_cluster(broker.port)
+    meta = properties.read_properties(broker.data_dir / "kraft-logs" / "meta.properties")
+    assert cluster is not None
     assert cluster.cluster_id == meta["cluster.id"]
     assert len(cluster.cluster_id) == 22
-    assert cluster.controller_id == 1
-    assert broker_script.BrokerAddress(1, HOST, broker.port) in cluster.brokers
+    assert readiness.BrokerAddress(1, HOST, broker.port) in cluster.brokers
+    assert readiness.broker_answers(broker.port, meta["cluster.id"])
+
+
+def test_a_broker_of_another_cluster_is_not_ours(broker: RunningBroker) -> None:
+    assert not readiness.broker_answers(broker.port, properties.new_cluster_id())
+    assert not readiness.broker_answers(broker.port, None)
 
 
 def test_server_properties(broker: RunningBroker) -> None:
-    settings = broker_script.read_properties(broker.data_dir / "server.properties")
+    settings = properties.read_properties(broker.data_dir / "server.properties")
     assert settings["process.roles"] == "broker,controller"
     assert settings["advertised.listeners"] == f"PLAINTEXT://{HOST}:{broker.port}"
     assert settings["listeners"].startswith(f"PLAINTEXT://{HOST}:{broker.port},CONTROLLER://")
@@ -208,11 +213,11 @@ def test_start_on_another_port_while_running_fails(broker: RunningBroker) -> Non
 def test_complete_jar_cache_needs_no_maven(
     broker: RunningBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    version = broker_script.kafka_version()
-    cache = broker_script.jar_cache_dir(version)
+    version = layout.kafka_version()
+    cache = jars.jar_cache_dir(version)
     monkeypatch.setenv("PATH", str(bin_dir(tmp_path)))
     assert shutil.which("mvn") is None
-    libs = broker_script.ensure_jars(cache, version)
+    libs = jars.ensure_jars(cache, version)
     assert libs == cache / "libs"
     assert (libs / f"kafka_2.13-{version}.jar").is_file()
 
@@ -228,7 +233,7 @@ def test_stop_stops_the_broker(broker: RunningBroker) -> None:
     assert (broker.data_dir / "kraft-logs" / ".kafka_cleanshutdown").exists()
     status = run_broker("status", "--data-dir", str(broker.data_dir))
     assert (status.returncode, status.stdout.strip()) == (
-        broker_script.EXIT_DOWN,
+        console.EXIT_DOWN,
         "down",
     )
 
@@ -305,6 +310,30 @@ def test_maven_missing_with_an_empty_jar_cache(tmp_path: Path) -> None:
     assert list(cache.iterdir()) == []
 
 
+def test_without_confluent_kafka(tmp_path: Path) -> None:
+    """A python without the project's packages gets one line that says which python to use."""
+    bare_python = tmp_path / "python3"
+    bare_python.symlink_to(sys.executable)  # outside the venv: the base interpreter
+    probe = subprocess.run(
+        [str(bare_python), "-c", "import confluent_kafka"], capture_output=True, check=False
+    )
+    if probe.returncode == 0:
+        pytest.skip("the base interpreter has confluent-kafka too")
+    result = run_broker("status", "--data-dir", str(tmp_path / "data"), python=str(bare_python))
+    line = one_error_line(result)
+    assert "confluent-kafka" in line
+    assert ".venv/bin/python" in line
+
+
+def test_nothing_listening_is_not_ready_and_prints_nothing(capfd: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    started = time.monotonic()
+    assert readiness.ask_cluster(port, timeout=1.0) is None
+    assert not readiness.broker_answers(port, properties.new_cluster_id(), timeout=1.0)
+    assert time.monotonic() - started < 10  # two probes of 1 s, plus client set-up
+    assert capfd.readouterr() == ("", "")  # librdkafka's refused connections stay silent
+
+
 def test_stop_when_nothing_runs(tmp_path: Path) -> None:
     result = run_broker("stop", "--data-dir", str(tmp_path / "never-started"))
     assert result.returncode == 0, result.stderr
@@ -314,7 +343,7 @@ def test_stop_when_nothing_runs(tmp_path: Path) -> None:
 def test_status_when_nothing_runs(tmp_path: Path) -> None:
     result = run_broker("status", "--data-dir", str(tmp_path))
     assert (result.returncode, result.stdout.strip()) == (
-        broker_script.EXIT_DOWN,
+        console.EXIT_DOWN,
         "down",
     )
 
@@ -330,14 +359,8 @@ def test_help(command: list[str]) -> None:
 
 
 def test_new_cluster_id_is_22_base64url_characters() -> None:
-    ids = {broker_script.new_cluster_id() for _ in range(200)}
+    ids = {properties.new_cluster_id() for _ in range(200)}
     assert len(ids) == 200
     for cluster_id in ids:
         assert re.fullmatch(r"[A-Za-z0-9_-]{22}", cluster_id)
         assert not cluster_id.startswith("-")
-
-
-def test_docker_compose_pins_the_same_kafka_version() -> None:
-    version = broker_script.kafka_version()
-    assert re.fullmatch(r"4\.\d+\.\d+", version)
-    assert f"image: apache/kafka:{version}\n" in COMPOSE_FILE.read_text()

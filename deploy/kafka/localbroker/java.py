@@ -1,0 +1,85 @@
+"""The JVM that runs Kafka, and the storage format that gives a data dir its cluster id."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from .console import TAIL_LINES, BrokerError, info
+from .layout import LOG4J_CONFIG, Layout
+from .properties import new_cluster_id
+
+MIN_JAVA = 17
+"""Kafka 4 needs Java 17 or newer for its broker."""
+JVM_OPTIONS = ("-Xms256m", "-Xmx512m", "-Djava.awt.headless=true")
+"""A small heap: the broker serves one machine's tests, not production traffic."""
+
+
+def find_java() -> str:
+    """Find ``java`` on PATH and check that it is recent enough for Kafka.
+
+    :return: the path of the ``java`` executable.
+    :raises BrokerError: if it is missing or too old.
+    """
+    java = shutil.which("java")
+    if java is None:
+        raise BrokerError(
+            f"Java not found on PATH: Kafka needs Java {MIN_JAVA}+ "
+            "(e.g. apt-get install openjdk-17-jre-headless)"
+        )
+    result = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr + result.stdout)
+    if match is None:
+        raise BrokerError(f"could not read the Java version from '{java} -version'")
+    major = int(match.group(1))
+    if major == 1:  # "1.8.0_402" is Java 8
+        major = int(match.group(2) or 0)
+    if major < MIN_JAVA:
+        raise BrokerError(f"{java} is Java {major}: Kafka needs Java {MIN_JAVA}+")
+    return java
+
+
+def java_command(java: str, libs: Path, main_class: str, *args: str) -> list[str]:
+    """:param java: the ``java`` executable.
+    :param libs: the jar folder.
+    :param main_class: the class to run.
+    :param args: its arguments.
+    :return: the command line, with the quiet log4j2 configuration of ``deploy/kafka``.
+    """
+    return [
+        java,
+        *JVM_OPTIONS,
+        f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
+        "-cp",
+        str(libs / "*"),
+        main_class,
+        *args,
+    ]
+
+
+def format_storage(java: str, libs: Path, layout: Layout) -> str:
+    """Format the log dir with a new random cluster id.
+
+    :param java: the ``java`` executable.
+    :param libs: the jar folder.
+    :param layout: the data dir (its ``server.properties`` must be written).
+    :return: the new cluster id.
+    :raises BrokerError: if the storage tool fails.
+    """
+    cluster_id = new_cluster_id()
+    info(f"formatting {layout.log_dir} (cluster id {cluster_id})")
+    command = java_command(
+        java,
+        libs,
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        cluster_id,
+        "-c",
+        str(layout.server_properties),
+    )
+    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    if result.returncode != 0:
+        output = result.stdout.splitlines()[-TAIL_LINES:]
+        raise BrokerError(f"formatting {layout.log_dir} failed (exit {result.returncode})", output)
+    return cluster_id

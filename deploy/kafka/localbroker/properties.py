@@ -1,0 +1,98 @@
+"""The broker's ``server.properties``, and the cluster id its storage is formatted with."""
+
+import base64
+import re
+import secrets
+from pathlib import Path
+
+from .layout import Layout
+
+HOST = "127.0.0.1"
+"""The broker listens on loopback only: it is for this machine's tests and tools."""
+NODE_ID = 1
+
+
+def _escape_property(value: str) -> str:
+    """Escape a value for Java's ``Properties.load`` (ISO-8859-1).
+
+    :param value: the raw value.
+    :return: the value with backslashes and non-ASCII characters escaped.
+    """
+    escaped = value.replace("\\", "\\\\")
+    return "".join(ch if ord(ch) < 128 else f"\\u{ord(ch):04x}" for ch in escaped)
+
+
+def render_server_properties(layout: Layout, port: int, controller_port: int) -> str:
+    """Build the KRaft combined-mode configuration of the single node.
+
+    :param layout: the data dir.
+    :param port: the client (PLAINTEXT) port.
+    :param controller_port: the controller (CONTROLLER) port.
+    :return: the text of ``server.properties``.
+    """
+    settings: dict[str, object] = {
+        "process.roles": "broker,controller",
+        "node.id": NODE_ID,
+        "controller.quorum.voters": f"{NODE_ID}@{HOST}:{controller_port}",
+        "listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://{HOST}:{port}",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "controller.listener.names": "CONTROLLER",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "log.dirs": layout.log_dir,
+        "num.partitions": 1,
+        "auto.create.topics.enable": "false",
+        "log.retention.hours": -1,
+        "offsets.topic.replication.factor": 1,
+        "transaction.state.log.replication.factor": 1,
+        "transaction.state.log.min.isr": 1,
+        "share.coordinator.state.topic.replication.factor": 1,
+        "share.coordinator.state.topic.min.isr": 1,
+        "group.initial.rebalance.delay.ms": 0,
+    }
+    lines = [
+        "# Written by deploy/kafka/broker on every start: edits here are overwritten.",
+        *(f"{key}={_escape_property(str(value))}" for key, value in settings.items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def read_properties(path: Path) -> dict[str, str]:
+    """Read the ``key=value`` lines of a properties file (no escapes, no continuations).
+
+    :param path: the file.
+    :return: its settings, or an empty dict if it does not exist.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line)
+    return {key.strip(): value.strip() for key, value in pairs if not key.startswith("#")}
+
+
+def previous_ports(layout: Layout) -> tuple[int | None, int | None]:
+    """:param layout: the data dir.
+    :return: the client and controller ports of the last start, if any.
+    """
+    listeners = read_properties(layout.server_properties).get("listeners", "")
+    ports = dict(re.findall(r"(PLAINTEXT|CONTROLLER)://[^,]*:(\d+)", listeners))
+    return (
+        int(ports["PLAINTEXT"]) if "PLAINTEXT" in ports else None,
+        int(ports["CONTROLLER"]) if "CONTROLLER" in ports else None,
+    )
+
+
+def read_cluster_id(layout: Layout) -> str | None:
+    """:param layout: the data dir.
+    :return: the cluster id if the storage is formatted, else None.
+    """
+    return read_properties(layout.meta_properties).get("cluster.id")
+
+
+def new_cluster_id() -> str:
+    """:return: a random Kafka cluster id: 16 bytes, base64url without padding."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
+        if not cluster_id.startswith("-"):  # would be read as an option
+            return cluster_id
