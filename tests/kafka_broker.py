@@ -19,7 +19,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BROKER_SCRIPT = REPO / "deploy" / "kafka" / "broker"
-KAFKA_IMAGE = "apache/kafka:4.4.0"
+KAFKA_VERSION_FILE = REPO / "deploy" / "kafka" / "VERSION"
+KAFKA_IMAGE = f"apache/kafka:{KAFKA_VERSION_FILE.read_text(encoding='utf-8').strip()}"
 
 
 @dataclass
