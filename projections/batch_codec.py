@@ -25,6 +25,7 @@ from fastavro import parse_schema, reader, writer
 from fastavro.schema import to_parsing_canonical_form
 
 from pynenc_kafka.schemas.codec import SINGLE_OBJECT_MAGIC, Event, EventCodec
+from pynenc_kafka.schemas.kinds import EventKind
 from pynenc_kafka.schemas.timestamps import EPOCH
 
 _HEADER_LEN = len(SINGLE_OBJECT_MAGIC) + 8
@@ -67,12 +68,12 @@ def events_from_plain_records(values: list[bytes], records: Iterable[Any]) -> di
     :raises ValueError: If there are more or fewer records than values.
     """
     events: dict[bytes, Event] = {}
-    kinds: dict[str, str] = {}
+    kinds: dict[str, EventKind] = {}
     for value, record in zip(values, records, strict=True):  # the hot loop of a replay
         name, payload = record["payload"]
         kind = kinds.get(name)
         if kind is None:
-            kind = kinds[name] = name.rsplit(".", 1)[-1]
+            kind = kinds[name] = EventKind.of(name)
         events[value] = Event(
             record["event_id"],
             record["app_id"],

@@ -13,9 +13,10 @@ from pynenc_kafka.producers.errors import KafkaUnavailableError
 from pynenc_kafka.producers.publisher import OutgoingEvent
 from pynenc_kafka.projections.barrier import EndOffsets
 from pynenc_kafka.schemas.codec import UndecodableEventError
+from pynenc_kafka.schemas.kinds import EventKind
 
 if TYPE_CHECKING:
-    from pynenc_kafka.runtime import ClusterClients
+    from pynenc_kafka.cluster import ClusterClients
 
 
 class AppRegistry:
@@ -32,7 +33,7 @@ class AppRegistry:
     def entry(self, app_id: str, app_info: dict[str, Any]) -> OutgoingEvent:
         """The registry record announcing an app (an ``AppInfoStored`` event)."""
         value = self._clients.codec.encode(
-            app_id, "AppInfoStored", app_info, str(uuid.uuid4()), datetime.now(UTC)
+            app_id, EventKind.APP_INFO_STORED, app_info, str(uuid.uuid4()), datetime.now(UTC)
         )
         return OutgoingEvent(self._topic, 0, app_id.encode(), value, f"registry entry of app {app_id!r}")
 
@@ -43,7 +44,8 @@ class AppRegistry:
     def read(self) -> dict[str, dict[str, Any]]:
         """Every registered app: app id -> ``AppInfoStored`` payload (latest wins)."""
         self._clients.topics.ensure(self._topic, 1, compacted=True)
-        end = EndOffsets(self._clients.admin, self._topic, self._clients.settings.timeout)([0])[0]
+        clients = self._clients
+        end = EndOffsets(clients.admin, self._topic, clients.settings.timeout, clients.describe)([0])[0]
         apps: dict[str, dict[str, Any]] = {}
         if end == 0:
             return apps

@@ -20,7 +20,8 @@ from typing import Any
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.schema import fingerprint, load_schema, to_parsing_canonical_form
 
-from pynenc_kafka.schemas import EVENT_SCHEMA_NAME, NAMESPACE, SCHEMA_DIR
+from pynenc_kafka.schemas import EVENT_SCHEMA_NAME, SCHEMA_DIR
+from pynenc_kafka.schemas.kinds import EventKind
 
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 _HEADER_LEN = len(SINGLE_OBJECT_MAGIC) + 8
@@ -37,14 +38,14 @@ class Event:
     :param str event_id: Unique id of the event.
     :param str app_id: The pynenc app id the event belongs to.
     :param datetime occurred_at: When the backend emitted it (UTC).
-    :param str kind: Short payload type name, e.g. ``"ResultSet"``.
+    :param EventKind kind: The payload's type.
     :param dict payload: The payload record's fields.
     """
 
     event_id: str
     app_id: str
     occurred_at: datetime
-    kind: str
+    kind: EventKind
     payload: dict[str, Any]
 
 
@@ -90,12 +91,12 @@ class EventCodec:
         return fp
 
     def encode(
-        self, app_id: str, kind: str, payload: dict[str, Any], event_id: str, occurred_at: datetime
+        self, app_id: str, kind: EventKind, payload: dict[str, Any], event_id: str, occurred_at: datetime
     ) -> bytes:
         """Encode one event.
 
         :param str app_id: The app the event belongs to.
-        :param str kind: Payload type name, e.g. ``"ResultSet"``.
+        :param EventKind kind: The payload's type (its short name is accepted too).
         :param dict payload: The payload record's fields.
         :param str event_id: A unique id (uuid4 text).
         :param datetime occurred_at: Emission time.
@@ -110,7 +111,7 @@ class EventCodec:
                 "event_id": event_id,
                 "app_id": app_id,
                 "occurred_at": occurred_at,
-                "payload": (f"{NAMESPACE}.{kind}", payload),
+                "payload": (EventKind.of(kind).schema_name, payload),
             },
         )
         return buf.getvalue()
@@ -147,6 +148,6 @@ class EventCodec:
             event_id=str(record["event_id"]),
             app_id=record["app_id"],
             occurred_at=occurred_at,
-            kind=name.rsplit(".", 1)[-1],
+            kind=EventKind.of(name),
             payload=payload,
         )
