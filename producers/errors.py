@@ -1,10 +1,8 @@
 """Errors of the write side: each names what went wrong and what to do."""
 
-from pynenc_kafka.schemas.errors import KafkaBackendError
+from pynenc_kafka.schemas.errors import KafkaBackendError, KafkaUnavailableError
 
-
-class KafkaUnavailableError(KafkaBackendError):
-    """The cluster did not answer within the configured timeout."""
+__all__ = ["EventNotPersistedError", "EventTooLargeError", "KafkaUnavailableError", "TopicAccessError"]
 
 
 class TopicAccessError(KafkaBackendError):

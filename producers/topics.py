@@ -11,6 +11,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
 
 from pynenc_kafka.producers.errors import KafkaUnavailableError, TopicAccessError
+from pynenc_kafka.schemas.errors import kafka_did_not_answer
 
 #: Kafka's default ``max.message.bytes`` for a topic, used when the broker won't say.
 DEFAULT_MAX_MESSAGE_BYTES = 1_048_588
@@ -138,7 +139,7 @@ class TopicProvisioner:
                     f"not allowed to create topic {name!r}: grant CREATE on the cluster, "
                     "or create the topic beforehand"
                 ) from None
-            raise self._unavailable(f"create topic {name}", exc) from None
+            raise self._unavailable(f"create topic {name}", exc) from exc
 
     def _await_leaders(self, name: str) -> int:
         deadline = time.monotonic() + self._timeout
@@ -166,11 +167,7 @@ class TopicProvisioner:
         try:
             return request()
         except KafkaException as exc:
-            raise self._unavailable(what, exc) from None
+            raise self._unavailable(what, exc) from exc
 
     def _unavailable(self, what: str, exc: KafkaException) -> KafkaUnavailableError:
-        return KafkaUnavailableError(
-            f"could not {what} within {self._timeout:g}s: Kafka did not answer ({exc.args[0].str()}); "
-            f"check that the cluster at {self._describe} is up and reachable "
-            "(PYNENC__KAFKA_BOOTSTRAP_SERVERS)"
-        )
+        return kafka_did_not_answer(what, exc, self._timeout, self._describe, KafkaUnavailableError)

@@ -15,6 +15,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from pynenc_kafka.projections.errors import ReadBarrierTimeoutError
 from pynenc_kafka.projections.progress import ProjectionProgress
+from pynenc_kafka.schemas.errors import KafkaUnavailableError, kafka_did_not_answer
 
 
 class EndOffsets:
@@ -23,18 +24,32 @@ class EndOffsets:
     :param AdminClient admin: Admin client of the cluster.
     :param str topic: The topic.
     :param float timeout: Seconds the request may take.
+    :param str describe: Safe description of the connection, for error messages.
     """
 
-    def __init__(self, admin: AdminClient, topic: str, timeout: float) -> None:
+    def __init__(self, admin: AdminClient, topic: str, timeout: float, describe: str) -> None:
         self._admin = admin
         self._topic = topic
         self._timeout = timeout
+        self._describe = describe
 
     def __call__(self, partitions: Iterable[int]) -> dict[int, int]:
-        """End offset of each partition: the offset the next record will get."""
+        """End offset of each partition: the offset the next record will get.
+
+        :raises KafkaUnavailableError: If Kafka did not answer within the timeout.
+        """
         request = {TopicPartition(self._topic, p): OffsetSpec.latest() for p in partitions}
-        futures = self._admin.list_offsets(request, request_timeout=self._timeout)
-        return {tp.partition: future.result().offset for tp, future in futures.items()}
+        try:
+            futures = self._admin.list_offsets(request, request_timeout=self._timeout)
+            return {tp.partition: future.result().offset for tp, future in futures.items()}
+        except KafkaException as exc:
+            raise kafka_did_not_answer(
+                f"read the end offsets of {self._topic}",
+                exc,
+                self._timeout,
+                self._describe,
+                KafkaUnavailableError,
+            ) from exc
 
 
 class ReadBarrier:
@@ -65,14 +80,10 @@ class ReadBarrier:
         """Block until the projection reached the end of ``partitions`` (all if ``None``).
 
         :raises ReadBarrierTimeoutError: If it did not within the timeout.
+        :raises KafkaUnavailableError: If Kafka did not say where the log ends: the read could
+            not be sure to see other processes' writes.
         """
-        try:
-            targets = self.end_offsets(self._all if partitions is None else partitions)
-        except KafkaException as exc:
-            raise ReadBarrierTimeoutError(
-                f"could not ask Kafka for end offsets ({exc.args[0].str()}); the read cannot "
-                "be sure to see other processes' writes"
-            ) from None
+        targets = self.end_offsets(self._all if partitions is None else partitions)
         if self.progress.reached(targets):
             return
         self._health()

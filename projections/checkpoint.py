@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from rocksdict import WriteBatch
-
 from pynenc_kafka.projections.errors import ForeignProjectionError
-from pynenc_kafka.projections.views import View, ViewStore, dump
+from pynenc_kafka.projections.store import View, ViewBatch, ViewStore, dump
 
 _OFFSET = b"offset:"
 _APPLIED = b"applied:"
@@ -65,19 +63,19 @@ class ProjectionCheckpoint:
         state.pending_purges = json.loads(pending) if pending else {}
         return state
 
-    def stage(self, batch: WriteBatch, state: CheckpointState, partitions: set[int]) -> None:
+    @staticmethod
+    def stage(batch: ViewBatch, state: CheckpointState, partitions: set[int]) -> None:
         """Add the position of ``partitions`` to ``batch``, to commit with the views.
 
-        :param WriteBatch batch: The batch that also holds the view rows.
+        :param ViewBatch batch: The batch that also holds the view rows.
         :param CheckpointState state: The position after the batch.
         :param set partitions: Partitions the batch touched.
         """
-        cf = self._store.handle(View.CHECKPOINT)
         for p in partitions:
-            batch.put(_p(_OFFSET, p), state.next_offsets[p].to_bytes(8, "big"), cf)
-            batch.put(_p(_APPLIED, p), state.applied.get(p, 0).to_bytes(8, "big"), cf)
-            batch.put(_p(_SKIPPED, p), state.skipped.get(p, 0).to_bytes(8, "big"), cf)
-        batch.put(_PENDING_PURGES, dump(state.pending_purges), cf)
+            batch.put(View.CHECKPOINT, _p(_OFFSET, p), state.next_offsets[p].to_bytes(8, "big"))
+            batch.put(View.CHECKPOINT, _p(_APPLIED, p), state.applied.get(p, 0).to_bytes(8, "big"))
+            batch.put(View.CHECKPOINT, _p(_SKIPPED, p), state.skipped.get(p, 0).to_bytes(8, "big"))
+        batch.put(View.CHECKPOINT, _PENDING_PURGES, dump(state.pending_purges))
 
     def bind(self, cluster_id: str, topic: str, app_id: str) -> None:
         """Claim a new folder for one app's log, or check that it already belongs to it.
@@ -90,7 +88,7 @@ class ProjectionCheckpoint:
             if self._store.is_secondary:
                 return
             batch = self._store.new_batch()
-            batch.put(_IDENTITY, dump(identity), self._store.handle(View.CHECKPOINT))
+            batch.put(View.CHECKPOINT, _IDENTITY, dump(identity))
             self._store.write(batch)
             return
         try:

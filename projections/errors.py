@@ -9,3 +9,7 @@ class ReadBarrierTimeoutError(KafkaBackendError):
 
 class ForeignProjectionError(KafkaBackendError):
     """A projection folder belongs to another cluster, topic or app, or is not ours."""
+
+
+class DamagedProjectionError(KafkaBackendError):
+    """RocksDB reported an error reading a projection folder; deleting it rebuilds it from the log."""

@@ -16,11 +16,11 @@ from pathlib import Path
 class ProjectionLease:
     """The projector lease of one projection folder.
 
-    :param Path folder: The projection folder; the lock file sits beside it.
+    :param Path lock_path: The lock file (see :class:`~pynenc_kafka.projections.layout.ProjectionLayout`).
     """
 
-    def __init__(self, folder: Path) -> None:
-        self.lock_path = folder.with_name(folder.name + ".projector.lock")
+    def __init__(self, lock_path: Path) -> None:
+        self.lock_path = lock_path
         self._fd: int | None = None
 
     def try_acquire(self) -> bool:

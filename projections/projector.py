@@ -1,28 +1,22 @@
-"""The projector: consumes an app's log and applies it to the views, exactly once.
+"""The live projector: a thread that consumes an app's log and hands it to the view writer.
 
-Each batch of records and the offsets after it are written in one RocksDB WriteBatch.
-Records that are not our events are skipped with a warning naming their offset, and
-counted; the projector never stops on them. A purge is written to every partition;
-the views drop the app's state once every partition's marker has arrived, and records
-behind a marker wait until then, so no write from before the purge survives it.
+Consuming is all it does: what the records change, and how a purge holds partitions, is
+the :class:`~pynenc_kafka.projections.writer.ViewWriter`'s business. The projector only
+assigns its consumer from the writer's checkpoint, keeps the partitions the writer holds
+paused, and tells waiting readers how far the views have come.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
-from collections.abc import Callable, Iterable
-from typing import Any, cast
+from collections.abc import Callable
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from pynenc_kafka.projections.applier import EventApplier
-from pynenc_kafka.projections.batch_codec import BatchEventCodec
-from pynenc_kafka.projections.checkpoint import CheckpointState, ProjectionCheckpoint
+from pynenc_kafka.projections.checkpoint import CheckpointState
 from pynenc_kafka.projections.progress import ProjectionProgress
-from pynenc_kafka.projections.views import ViewStore
-from pynenc_kafka.schemas.codec import UndecodableEventError
+from pynenc_kafka.projections.writer import ViewWriter
 
 logger = logging.getLogger("pynenc_kafka.projector")
 
@@ -31,39 +25,21 @@ MAX_BATCH = 5000
 
 
 class Projector:
-    """Applies one app's log to its :class:`ViewStore`.
+    """Feeds one app's log to its :class:`ViewWriter`, in a daemon thread or step by step.
 
-    :param ViewStore store: The projection (opened as primary).
+    :param ViewWriter writer: Applies the records to the projection.
     :param Callable consumer_factory: Creates a consumer from nothing (called once, lazily).
-    :param str topic: The app's event log.
-    :param int partitions: Its partition count.
-    :param str app_id: The app; records of other apps are skipped.
-    :param BatchEventCodec codec: Decoder of the records (this projector's own: it holds a batch).
+    :param int partitions: The log's partition count.
     """
 
-    def __init__(
-        self,
-        store: ViewStore,
-        consumer_factory: Callable[[], Consumer],
-        topic: str,
-        partitions: int,
-        app_id: str,
-        codec: BatchEventCodec,
-    ) -> None:
-        self.store = store
-        self.topic = topic
+    def __init__(self, writer: ViewWriter, consumer_factory: Callable[[], Consumer], partitions: int) -> None:
+        self.writer = writer
+        self.topic = writer.topic
         self.partitions = partitions
-        self.app_id = app_id
-        self._codec = codec
-        self._checkpoint = ProjectionCheckpoint(store)
-        self._applier = EventApplier(store)
-        self.state: CheckpointState = self._checkpoint.load()
-        self.progress = ProjectionProgress(self.state.next_offsets)
+        self.progress = ProjectionProgress(writer.state.next_offsets)
         self._consumer_factory = consumer_factory
         self._consumer: Consumer | None = None
-        self._held: dict[int, list[Message]] = {
-            p: [] for ps in self.state.pending_purges.values() for p in ps
-        }
+        self._paused: frozenset[int] = frozenset()
         #: Records consumed since this projector started (a restart that resumes from its
         #: checkpoint consumes none of the records applied before).
         self.consumed = 0
@@ -71,20 +47,21 @@ class Projector:
         self._thread: threading.Thread | None = None
         self.failure: BaseException | None = None
 
-    # -- consumption ---------------------------------------------------------------
+    @property
+    def state(self) -> CheckpointState:
+        """The writer's checkpoint state (where the projection stands)."""
+        return self.writer.state
 
     def _assigned_consumer(self) -> Consumer:
         if self._consumer is None:
             consumer = self._consumer_factory()
+            next_offsets = self.writer.state.next_offsets
             consumer.assign(
                 [
-                    TopicPartition(self.topic, p, self.state.next_offsets.get(p, OFFSET_BEGINNING))
+                    TopicPartition(self.topic, p, next_offsets.get(p, OFFSET_BEGINNING))
                     for p in range(self.partitions)
                 ]
             )
-            paused = [TopicPartition(self.topic, p) for p in self._held]
-            if paused:
-                consumer.pause(paused)
             self._consumer = consumer
         return self._consumer
 
@@ -94,71 +71,34 @@ class Projector:
         :param float timeout: Seconds to wait for the first record.
         """
         consumer = self._assigned_consumer()
+        self._follow_hold(consumer)
         first = consumer.poll(timeout)
         if first is None:
             return 0
         messages = [first, *consumer.consume(MAX_BATCH - 1, 0)]
         self.consumed += len(messages)
-        self.apply_messages(messages)
+        records = []
+        for msg in messages:
+            if msg.error() is None:
+                records.append(msg)
+            else:
+                logger.warning("consumer error on %s: %s", self.topic, msg.error())
+        advanced = self.writer.apply(records)
+        if advanced:
+            self.progress.advance(advanced)
+        self._follow_hold(consumer)
         return len(messages)
 
-    def apply_messages(self, messages: Iterable[Message]) -> None:
-        """Apply records (in log order per partition) and their offsets in one WriteBatch."""
-        batch = self.store.new_batch()
-        touched: set[int] = set()
-        work = deque(messages)
-        self._codec.prime(msg.value() for msg in work)
-        while work:
-            msg = work.popleft()
-            if msg.error() is not None:
-                logger.warning("consumer error on %s: %s", self.topic, msg.error())
-                continue
-            partition, offset = cast(int, msg.partition()), cast(int, msg.offset())
-            if partition in self._held:
-                self._held[partition].append(msg)
-                continue
-            touched.add(partition)
-            self.state.next_offsets[partition] = offset + 1
-            try:
-                event = self._codec.decode(msg.value())
-            except UndecodableEventError as exc:
-                self._skip(partition, offset, str(exc))
-                continue
-            if event.app_id != self.app_id:
-                self._skip(partition, offset, f"event of app {event.app_id!r}, not {self.app_id!r}")
-                continue
-            self.state.applied[partition] = self.state.applied.get(partition, 0) + 1
-            if event.kind == "Purged":
-                work.extendleft(reversed(self._purge_marker(batch, event.payload, partition)))
-            else:
-                self._applier.apply(batch, event, partition, offset)
-        if touched:
-            self._checkpoint.stage(batch, self.state, touched)
-            self.store.write(batch)
-            self.progress.advance({p: self.state.next_offsets[p] for p in touched})
-
-    def _skip(self, partition: int, offset: int, why: str) -> None:
-        self.state.skipped[partition] = self.state.skipped.get(partition, 0) + 1
-        logger.warning("skipped record at %s partition %d offset %d: %s", self.topic, partition, offset, why)
-
-    def _purge_marker(self, batch: Any, payload: dict[str, Any], partition: int) -> list[Message]:
-        """Record one partition's purge marker; purge once all arrived. Return released records."""
-        seen = self.state.pending_purges.setdefault(payload["purge_id"], [])
-        if partition not in seen:
-            seen.append(partition)
-        if len(seen) < payload["partitions"]:
-            self._held[partition] = []
-            if self._consumer is not None:
-                self._consumer.pause([TopicPartition(self.topic, partition)])
-            return []
-        del self.state.pending_purges[payload["purge_id"]]
-        self._applier.purge(batch)
-        released: list[Message] = []
-        for held_partition in sorted(self._held):
-            released.extend(self._held.pop(held_partition))
-            if self._consumer is not None:
-                self._consumer.resume([TopicPartition(self.topic, held_partition)])
-        return released
+    def _follow_hold(self, consumer: Consumer) -> None:
+        """Pause the partitions the writer holds behind a purge marker; resume released ones."""
+        held = self.writer.hold.partitions
+        if held == self._paused:
+            return
+        if held - self._paused:
+            consumer.pause([TopicPartition(self.topic, p) for p in sorted(held - self._paused)])
+        if self._paused - held:
+            consumer.resume([TopicPartition(self.topic, p) for p in sorted(self._paused - held)])
+        self._paused = held
 
     # -- background thread ----------------------------------------------------------
 

@@ -7,9 +7,9 @@ a read barrier where another process's write must be visible.
 
 from __future__ import annotations
 
-import json
+import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -22,13 +22,15 @@ from pynenc.state_backend.base_state_backend import BaseStateBackend, Invocation
 from pynenc.types import Params, Result
 
 from pynenc_kafka import payloads
+from pynenc_kafka.app_projection import AppProjection, AppSpec, ProjectionClosedError
 from pynenc_kafka.client_settings import KafkaClientSettings
 from pynenc_kafka.conf import ConfigStateBackendKafka
 from pynenc_kafka.producers.publisher import OutgoingEvent, Position
-from pynenc_kafka.projections import keys
-from pynenc_kafka.projections.views import View
+from pynenc_kafka.projections.store import View, ViewStore
+from pynenc_kafka.projections.views import app_info, history, invocations, outcomes, runners, workflows
 from pynenc_kafka.registry import AppRegistry
-from pynenc_kafka.runtime import RUNTIME, AppProjection, AppSpec
+from pynenc_kafka.runtime import RUNTIME
+from pynenc_kafka.schemas.kinds import EventKind
 from pynenc_kafka.schemas.timestamps import to_micros
 from pynenc_kafka.schemas.topology import AppTopics, partition_for
 
@@ -41,11 +43,8 @@ if TYPE_CHECKING:
     from pynenc.runner.runner_context import RunnerContext
     from pynenc.workflow import WorkflowIdentity
 
-    from pynenc_kafka.producers.topics import TopicInfo
-    from pynenc_kafka.schemas.codec import EventCodec
-
-#: (event kind, aggregate key, payload) of one event to publish.
-Record = tuple[str, str, dict[str, Any]]
+#: (event kind, payload) of one event to publish; the kind names its aggregate key.
+Record = tuple[EventKind, dict[str, Any]]
 
 
 class KafkaStateBackend(BaseStateBackend[Params, Result]):
@@ -61,6 +60,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         super().__init__(app)
         self.spec = AppSpec.from_config(self.conf, app.app_id)
         self.topics = self.spec.topics
+        self._opened: AppProjection | None = None
 
     @cached_property
     def conf(self) -> ConfigStateBackendKafka:
@@ -74,40 +74,61 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
     @property
     def projection(self) -> AppProjection:
         """This app's projection in this process (opened, and topics created, on first use)."""
-        return RUNTIME.app(self.spec)
+        opened = self._opened
+        if opened is None or opened.closed or opened.pid != os.getpid():
+            opened = self._opened = RUNTIME.app(self.spec)
+        return opened
 
-    def _event(
-        self,
-        log: TopicInfo,
-        codec: EventCodec,
-        kind: str,
-        key: str,
-        payload: dict[str, Any],
-        partition: int | None = None,
-    ) -> OutgoingEvent:
-        """One encoded event of this app, on its aggregate's partition unless told otherwise."""
-        return OutgoingEvent(
-            topic=log.name,
-            partition=partition_for(key, log.partitions) if partition is None else partition,
-            key=key.encode(),
-            value=codec.encode(self.app.app_id, kind, payload, str(uuid.uuid4()), datetime.now(UTC)),
-            label=f"{kind} of {key!r} in app {self.app.app_id!r}",
-        )
+    def _use[T](self, work: Callable[[AppProjection], T]) -> T:
+        """Run ``work`` on the projection, held open meanwhile; reopen it if it closed under us."""
+        while True:
+            projection = self.projection
+            try:
+                projection.acquire()
+            except ProjectionClosedError:
+                RUNTIME.forget(projection)
+                continue
+            try:
+                return work(projection)
+            finally:
+                projection.release()
 
     def _publish(self, records: Sequence[Record], *extra: OutgoingEvent) -> list[Position]:
         """Encode and size-check one call's events, publish them all, wait once for Kafka.
 
-        The first write opens the app's projection too, as the first read would: measured
-        with pynenc's fork-based runners, processes that only wrote and opened the views
-        later failed 8 of 40 runs of their SIGTERM tests (0 of 32 when opening on write).
+        The first write opens the app's projection too, as the first read would: with pynenc's
+        fork-based runners, processes that only wrote and opened the views later failed their
+        SIGTERM tests (see the README's notes on forked writers).
         """
-        projection = self.projection
-        clients, log = projection.clients, projection.log
-        events = [self._event(log, clients.codec, kind, key, payload) for kind, key, payload in records]
-        events.extend(extra)
-        publisher = clients.publisher
-        publisher.check_sizes(events, log.max_message_bytes)
-        return publisher.publish(events)
+
+        def publish(projection: AppProjection) -> list[Position]:
+            events = [self._event(projection, kind, payload) for kind, payload in records]
+            events.extend(extra)
+            publisher = projection.clients.publisher
+            publisher.check_sizes(events, projection.log.max_message_bytes)
+            return publisher.publish(events)
+
+        return self._use(publish)
+
+    def _event(
+        self,
+        projection: AppProjection,
+        kind: EventKind,
+        payload: dict[str, Any],
+        partition: int | None = None,
+    ) -> OutgoingEvent:
+        """One encoded event of this app, on its aggregate's partition unless told otherwise."""
+        app_id, log = self.app.app_id, projection.log
+        key = kind.aggregate_key(app_id, payload)
+        return OutgoingEvent(
+            topic=log.name,
+            partition=partition_for(key, log.partitions) if partition is None else partition,
+            key=key.encode(),
+            value=projection.clients.codec.encode(
+                app_id, kind, payload, str(uuid.uuid4()), datetime.now(UTC)
+            ),
+            label=f"{kind} of {key!r} in app {app_id!r}",
+        )
 
     def wait_for_all_async_operations(self) -> None:
         """Flush anything still in flight to Kafka (every write already waits for its ack).
@@ -124,27 +145,29 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         del invocation_id
         self.wait_for_all_async_operations()
 
-    def _immutable(self, view: View, key: str) -> bytes | None:
-        """A fact that never changes once written: served at once when present."""
-        projection = self.projection
-        value = projection.store.get(view, keys.text(key))
-        if value is None:
-            projection.barrier.wait([partition_for(key, projection.log.partitions)])
-            value = projection.store.get(view, keys.text(key))
-        return value
+    def _immutable[T](self, aggregate_key: str, read: Callable[[ViewStore], T | None]) -> T | None:
+        """A fact that never changes once written: served at once when present, else after the barrier."""
 
-    def _fresh(self, aggregate_key: str | None = None) -> AppProjection:
-        """The projection after the barrier: of one aggregate's partition, or of all."""
-        projection = self.projection
-        partitions = (
-            None if aggregate_key is None else [partition_for(aggregate_key, projection.log.partitions)]
-        )
-        projection.barrier.wait(partitions)
-        return projection
+        def look(projection: AppProjection) -> T | None:
+            found = read(projection.store)
+            if found is None:
+                projection.barrier.wait([partition_for(aggregate_key, projection.log.partitions)])
+                found = read(projection.store)
+            return found
 
-    def _ids(self, view: View, key_prefix: bytes, aggregate_key: str | None = None) -> Iterator[InvocationId]:
-        rows = list(self._fresh(aggregate_key).store.scan_prefix(view, key_prefix))
-        return (InvocationId(keys.last_part(k)) for k, _ in rows)
+        return self._use(look)
+
+    def _fresh[T](self, read: Callable[[ViewStore], T], aggregate_key: str | None = None) -> T:
+        """``read`` after the barrier: of one aggregate's partition, or of all."""
+
+        def look(projection: AppProjection) -> T:
+            partitions = (
+                None if aggregate_key is None else [partition_for(aggregate_key, projection.log.partitions)]
+            )
+            projection.barrier.wait(partitions)
+            return read(projection.store)
+
+        return self._use(look)
 
     # -- app info ----------------------------------------------------------------------------
 
@@ -152,13 +175,14 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         """Record the app's info in its log and in the registry topic."""
         payload = {"app_info_json": app_info.to_json()}
         registry = self._registry()
-        self._publish([("AppInfoStored", app_info.app_id, payload)], registry.entry(app_info.app_id, payload))
+        self._publish([(EventKind.APP_INFO_STORED, payload)], registry.entry(app_info.app_id, payload))
 
     def get_app_info(self) -> AppInfo:
-        value = self._fresh(self.app.app_id).store.get(View.APP_INFO, keys.text(self.app.app_id))
-        if value is None:
-            raise KeyError(f"App info for {self.app.app_id} not found")
-        return AppInfo.from_json(value.decode())
+        app_id = self.app.app_id
+        found = self._fresh(lambda store: app_info.app_info_json(store, app_id), app_id)
+        if found is None:
+            raise KeyError(f"App info for {app_id} not found")
+        return AppInfo.from_json(found)
 
     def _registry(self) -> AppRegistry:
         return AppRegistry(RUNTIME.cluster(self.spec.settings), self.topics.registry)
@@ -168,49 +192,52 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         """Every app registered on the cluster named by the environment's configuration."""
         conf = ConfigStateBackendKafka()
         clients = RUNTIME.cluster(KafkaClientSettings.from_config(conf))
-        return {
-            app_id: AppInfo.from_json(info["app_info_json"])
-            for app_id, info in AppRegistry(clients, AppTopics(conf.kafka_topic_prefix, "").registry)
-            .read()
-            .items()
-        }
+        registry = AppRegistry(clients, AppTopics(conf.kafka_topic_prefix, "").registry)
+        return {app_id: AppInfo.from_json(info["app_info_json"]) for app_id, info in registry.read().items()}
 
     # -- invocations ---------------------------------------------------------------------------
 
     def _upsert_invocations(self, entries: list[tuple[InvocationDTO, CallDTO]]) -> None:
         self._publish(
             [
-                ("InvocationRegistered", inv.invocation_id, payloads.invocation_registered(inv, call))
+                (EventKind.INVOCATION_REGISTERED, payloads.invocation_registered(inv, call))
                 for inv, call in entries
             ]
         )
 
     def _get_invocation(self, invocation_id: InvocationId) -> tuple[InvocationDTO, CallDTO] | None:
-        value = self._immutable(View.INVOCATIONS, invocation_id)
-        if value is None:
-            return None
-        row = json.loads(value)
-        arguments = self.projection.store.get_json(View.CALLS, keys.text(row["call_id_key"]))
-        return payloads.invocation_from_rows(row, arguments)
+        def read(store: ViewStore) -> tuple[InvocationDTO, CallDTO] | None:
+            row = invocations.invocation(store, invocation_id)
+            if row is None:
+                return None
+            return payloads.invocation_from_rows(row, invocations.arguments(store, row["call_id_key"]))
+
+        return self._immutable(invocation_id, read)
 
     def get_child_invocations(self, parent_invocation_id: InvocationId) -> Iterator[InvocationId]:
-        return self._ids(View.CHILDREN, keys.prefix(parent_invocation_id))
+        return self._ids(View.CHILDREN, parent_invocation_id)
 
     def get_invocations_by_parent_event(self, parent_event_id: str) -> Iterator[InvocationId]:
-        return self._ids(View.BY_PARENT_EVENT, keys.prefix(parent_event_id))
+        return self._ids(View.BY_PARENT_EVENT, parent_event_id)
+
+    def _ids(self, view: View, owner: str, aggregate_key: str | None = None) -> Iterator[InvocationId]:
+        found = self._fresh(lambda store: invocations.members(store, view, owner), aggregate_key)
+        return (InvocationId(i) for i in found)
 
     def get_invocation_ids_by_workflow(
         self, workflow_id: str | None = None, workflow_type_key: str | None = None
     ) -> Iterator[InvocationId]:
-        store = self._fresh().store
-        if workflow_id is None and workflow_type_key is None:
-            return (InvocationId(k.decode()) for k, _ in list(store.scan(View.INVOCATIONS)))
-        found: set[str] | None = None
-        for view, value in ((View.BY_WORKFLOW, workflow_id), (View.BY_WORKFLOW_TYPE, workflow_type_key)):
-            if value is not None:
-                ids = {keys.last_part(k) for k, _ in store.scan_prefix(view, keys.prefix(value))}
-                found = ids if found is None else found & ids
-        return (InvocationId(i) for i in sorted(found or ()))
+        def read(store: ViewStore) -> list[str]:
+            if workflow_id is None and workflow_type_key is None:
+                return invocations.all_ids(store)
+            found: set[str] | None = None
+            for view, owner in ((View.BY_WORKFLOW, workflow_id), (View.BY_WORKFLOW_TYPE, workflow_type_key)):
+                if owner is not None:
+                    ids = set(invocations.members(store, view, owner))
+                    found = ids if found is None else found & ids
+            return sorted(found or ())
+
+        return (InvocationId(i) for i in self._fresh(read))
 
     # -- history -------------------------------------------------------------------------------
 
@@ -226,8 +253,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         self._publish(
             [
                 (
-                    "StatusRecorded",
-                    inv.invocation_id,
+                    EventKind.STATUS_RECORDED,
                     payloads.status_recorded(
                         inv.invocation_id,
                         InvocationHistory(
@@ -246,12 +272,15 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         self, invocation_ids: list[InvocationId], invocation_history: InvocationHistory
     ) -> None:
         self._publish(
-            [("StatusRecorded", i, payloads.status_recorded(i, invocation_history)) for i in invocation_ids]
+            [
+                (EventKind.STATUS_RECORDED, payloads.status_recorded(i, invocation_history))
+                for i in invocation_ids
+            ]
         )
 
     def _get_history(self, invocation_id: InvocationId) -> list[InvocationHistory]:
-        rows = self._fresh(invocation_id).store.scan_prefix(View.HISTORY, keys.prefix(invocation_id))
-        return [payloads.history_from_row(json.loads(v)) for _, v in rows]
+        rows = self._fresh(lambda store: history.of_invocation(store, invocation_id), invocation_id)
+        return [payloads.history_from_row(row) for row in rows]
 
     def iter_invocations_in_timerange(
         self, start_time: datetime, end_time: datetime, batch_size: int = 100
@@ -280,117 +309,86 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         if batch:
             yield batch
 
-    def _history_rows(self, start_time: datetime, end_time: datetime) -> Iterator[dict[str, Any]]:
-        store = self._fresh().store
-        start, end = keys.micros(to_micros(start_time)), keys.micros(to_micros(end_time) + 1)
-        for _, value in store.scan(View.HISTORY_BY_TIME, start, end):
-            yield json.loads(value)
+    def _history_rows(self, start_time: datetime, end_time: datetime) -> list[history.HistoryRow]:
+        start, end = to_micros(start_time), to_micros(end_time)
+        return self._fresh(lambda store: list(history.in_timerange(store, start, end)))
 
     # -- results and exceptions -----------------------------------------------------------------
 
     def _set_result(self, invocation_id: InvocationId, serialized_result: str) -> None:
-        self._publish(
-            [
-                (
-                    "ResultSet",
-                    invocation_id,
-                    {"invocation_id": invocation_id, "serialized_result": serialized_result},
-                )
-            ]
-        )
+        payload = {"invocation_id": invocation_id, "serialized_result": serialized_result}
+        self._publish([(EventKind.RESULT_SET, payload)])
 
     def _get_result(self, invocation_id: InvocationId) -> str:
-        value = self._immutable(View.RESULTS, invocation_id)
-        if value is None:
+        found = self._immutable(invocation_id, lambda store: outcomes.result(store, invocation_id))
+        if found is None:
             raise KeyError(f"Result for invocation {invocation_id} not found")
-        return value.decode()
+        return found
 
     def _set_exception(self, invocation_id: InvocationId, serialized_exception: str) -> None:
         self._publish(
-            [("ExceptionSet", invocation_id, payloads.exception_set(invocation_id, serialized_exception))]
+            [(EventKind.EXCEPTION_SET, payloads.exception_set(invocation_id, serialized_exception))]
         )
 
     def _get_exception(self, invocation_id: InvocationId) -> str:
-        value = self._immutable(View.EXCEPTIONS, invocation_id)
-        if value is None:
+        found = self._immutable(invocation_id, lambda store: outcomes.exception(store, invocation_id))
+        if found is None:
             raise KeyError(f"Exception for invocation {invocation_id} not found")
-        return value.decode()
+        return found
 
     # -- workflows --------------------------------------------------------------------------------
 
     def store_workflow_run(self, workflow_identity: WorkflowIdentity) -> None:
-        self._publish(
-            [
-                (
-                    "WorkflowRunStored",
-                    workflow_identity.workflow_id,
-                    {"workflow": payloads.workflow_payload(workflow_identity)},
-                )
-            ]
-        )
+        payload = {"workflow": payloads.workflow_payload(workflow_identity)}
+        self._publish([(EventKind.WORKFLOW_RUN_STORED, payload)])
 
     def get_all_workflow_types(self) -> Iterator[TaskId]:
-        rows = list(self._fresh().store.scan(View.WORKFLOW_TYPES))
-        return (TaskId.from_key(k.decode()) for k, _ in rows)
+        return (TaskId.from_key(key) for key in self._fresh(workflows.types))
 
     def get_all_workflow_runs(self) -> Iterator[WorkflowIdentity]:
-        rows = list(self._fresh().store.scan(View.WORKFLOW_RUNS))
-        return (payloads.workflow_from_row(json.loads(v)) for _, v in rows)
+        return (payloads.workflow_from_row(row) for row in self._fresh(workflows.runs))
 
     def get_workflow_runs(self, workflow_type: TaskId) -> Iterator[WorkflowIdentity]:
-        store = self._fresh().store
-        ids = [
-            keys.last_part(k)
-            for k, _ in store.scan_prefix(View.WORKFLOW_RUNS_BY_TYPE, keys.prefix(workflow_type.key))
-        ]
-        rows = [store.get_json(View.WORKFLOW_RUNS, keys.text(i)) for i in ids]
-        return (payloads.workflow_from_row(r) for r in rows if r is not None)
+        rows = self._fresh(lambda store: workflows.runs_of_type(store, workflow_type.key))
+        return (payloads.workflow_from_row(row) for row in rows)
 
     def set_workflow_data(self, workflow_identity: WorkflowIdentity, key: str, value: Any) -> None:
-        wf_id = workflow_identity.workflow_id
         payload = {
-            "workflow_id": wf_id,
+            "workflow_id": workflow_identity.workflow_id,
             "key": key,
             "serialized_value": self.app.client_data_store.serialize(value),
         }
-        self._publish([("WorkflowDataSet", wf_id, payload)])
+        self._publish([(EventKind.WORKFLOW_DATA_SET, payload)])
 
     def get_workflow_data(self, workflow_identity: WorkflowIdentity, key: str, default: Any = None) -> Any:
         wf_id = workflow_identity.workflow_id
-        value = self._fresh(wf_id).store.get(View.WORKFLOW_DATA, keys.joined(wf_id, key))
-        return default if value is None else self.app.client_data_store.deserialize(value.decode())
+        found = self._fresh(lambda store: workflows.data(store, wf_id, key), wf_id)
+        return default if found is None else self.app.client_data_store.deserialize(found)
 
     def store_workflow_sub_invocation(
         self, parent_workflow_id: InvocationId, sub_invocation_id: InvocationId
     ) -> None:
         payload = {"workflow_id": parent_workflow_id, "sub_invocation_id": sub_invocation_id}
-        self._publish([("SubInvocationStored", parent_workflow_id, payload)])
+        self._publish([(EventKind.SUB_INVOCATION_STORED, payload)])
 
     def get_workflow_sub_invocations(self, workflow_id: InvocationId) -> Iterator[InvocationId]:
-        return self._ids(View.SUB_INVOCATIONS, keys.prefix(workflow_id), workflow_id)
+        found = self._fresh(lambda store: workflows.sub_invocations(store, workflow_id), workflow_id)
+        return (InvocationId(i) for i in found)
 
     # -- runner contexts ----------------------------------------------------------------------------
 
     def _store_runner_context(self, runner_context: RunnerContext) -> None:
-        self._publish(
-            [
-                (
-                    "RunnerContextStored",
-                    runner_context.runner_id,
-                    payloads.runner_context_stored(runner_context),
-                )
-            ]
-        )
+        self._publish([(EventKind.RUNNER_CONTEXT_STORED, payloads.runner_context_stored(runner_context))])
 
     def _get_runner_context(self, runner_id: str) -> RunnerContext | None:
-        value = self._immutable(View.RUNNER_CONTEXTS, runner_id)
-        return None if value is None else self._runner_context_from(json.loads(value))
+        row = self._immutable(runner_id, lambda store: runners.context(store, runner_id))
+        return None if row is None else self._runner_context_from(row)
 
     def _get_runner_contexts(self, runner_ids: list[str]) -> list[RunnerContext]:
         found = (self._get_runner_context(runner_id) for runner_id in runner_ids)
         return [ctx for ctx in found if ctx is not None]
 
-    def _runner_context_from(self, row: dict[str, Any]) -> RunnerContext:
+    def _runner_context_from(self, row: runners.RunnerContextRow) -> RunnerContext:
         parent_id = row.get("parent_runner_id")
         parent = self.get_runner_context(parent_id) if parent_id else None
         if parent_id and parent is None:
@@ -398,11 +396,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         return payloads.runner_context_from_row(row, parent)
 
     def get_matching_runner_contexts(self, partial_id: str) -> Iterator[RunnerContext]:
-        rows = [
-            json.loads(v)
-            for k, v in self._fresh().store.scan(View.RUNNER_CONTEXTS)
-            if partial_id in k.decode()
-        ]
+        rows = self._fresh(lambda store: runners.matching(store, partial_id))
         return (self._runner_context_from(row) for row in rows)
 
     # -- purge ----------------------------------------------------------------------------------------
@@ -413,17 +407,12 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         A ``Purged`` marker goes to every partition, and the app leaves the registry.
         Returns once this process's views show the purge.
         """
-        projection = self.projection
-        clients, log = projection.clients, projection.log
-        partitions = log.partitions
-        marker = {"purge_id": str(uuid.uuid4()), "partitions": partitions}
-        self._publish(
-            [],
-            *(
-                self._event(log, clients.codec, "Purged", self.app.app_id, marker, partition=p)
-                for p in range(partitions)
-            ),
-            self._registry().tombstone(self.app.app_id),
-        )
+
+        def markers(projection: AppProjection) -> list[OutgoingEvent]:
+            partitions = projection.log.partitions
+            marker = {"purge_id": str(uuid.uuid4()), "partitions": partitions}
+            return [self._event(projection, EventKind.PURGED, marker, partition=p) for p in range(partitions)]
+
+        self._publish([], *self._use(markers), self._registry().tombstone(self.app.app_id))
         self._runner_context_cache.clear()
-        self._fresh()
+        self._fresh(lambda store: None)

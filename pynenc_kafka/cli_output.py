@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from pynenc_kafka.projections.digest import RowDifference
+from pynenc_kafka.audit.digest import RowDifference
 
 _VALUE_PREVIEW = 60
 

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from pynenc_kafka.conf import ConfigKafka
@@ -68,9 +69,9 @@ class KafkaClientSettings:
             admin=dict(conf.kafka_admin_options),
         )
 
-    @property
+    @cached_property
     def identity(self) -> str:
-        """A stable key of these settings, safe to show (a hash, never the options)."""
+        """A stable key of these settings, safe to show (a hash, never the options; computed once)."""
         blob = json.dumps(
             [
                 self.bootstrap_servers,

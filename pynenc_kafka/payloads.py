@@ -1,12 +1,12 @@
 """pynenc objects to event payloads, and view rows back to pynenc objects.
 
 The two directions of each mapping stand side by side, so a field added to an event
-is added to its view reader in the same place.
+is added to its view reader in the same place. The rows' shapes are those of
+:mod:`pynenc_kafka.projections.views`.
 """
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from pynenc.identifiers.call_id import CallId
@@ -18,6 +18,10 @@ from pynenc.models.invocation_dto import InvocationDTO
 from pynenc.state_backend.base_state_backend import InvocationHistory
 from pynenc.workflow.workflow_identity import WorkflowIdentity
 
+from pynenc_kafka.projections.views.history import HistoryRow
+from pynenc_kafka.projections.views.invocations import InvocationRow, WorkflowRef
+from pynenc_kafka.projections.views.outcomes import error_name
+from pynenc_kafka.projections.views.runners import RunnerContextRow
 from pynenc_kafka.schemas.timestamps import from_micros, to_micros
 
 if TYPE_CHECKING:
@@ -36,7 +40,7 @@ def workflow_payload(identity: WorkflowIdentity) -> dict[str, Any]:
     }
 
 
-def workflow_from_row(row: dict[str, Any]) -> WorkflowIdentity:
+def workflow_from_row(row: WorkflowRef) -> WorkflowIdentity:
     """Inverse of :func:`workflow_payload`."""
     parent = row.get("parent_workflow_id")
     return WorkflowIdentity(
@@ -62,7 +66,7 @@ def invocation_registered(inv: InvocationDTO, call: CallDTO) -> dict[str, Any]:
 
 
 def invocation_from_rows(
-    row: dict[str, Any], arguments: dict[str, str] | None
+    row: InvocationRow, arguments: dict[str, str] | None
 ) -> tuple[InvocationDTO, CallDTO]:
     """The DTO pair of an ``invocations`` row and its ``calls`` row."""
     call_id = CallId.from_key(row["call_id_key"])
@@ -95,7 +99,7 @@ def status_recorded(invocation_id: str, history: InvocationHistory) -> dict[str,
     }
 
 
-def history_from_row(row: dict[str, Any]) -> InvocationHistory:
+def history_from_row(row: HistoryRow) -> InvocationHistory:
     """Inverse of :func:`status_recorded`, from a ``history`` view row."""
     history = InvocationHistory(
         invocation_id=row["invocation_id"],
@@ -116,13 +120,9 @@ def history_from_row(row: dict[str, Any]) -> InvocationHistory:
 
 def exception_set(invocation_id: str, serialized_exception: str) -> dict[str, Any]:
     """The ``ExceptionSet`` payload; the class name is lifted out for analytics."""
-    try:
-        error_name = str(json.loads(serialized_exception).get("error_name", ""))
-    except (ValueError, AttributeError):
-        error_name = ""
     return {
         "invocation_id": invocation_id,
-        "error_name": error_name,
+        "error_name": error_name(serialized_exception),
         "serialized_exception": serialized_exception,
     }
 
@@ -142,7 +142,7 @@ def runner_context_stored(ctx: RunnerContext) -> dict[str, Any]:
     }
 
 
-def runner_context_from_row(row: dict[str, Any], parent: RunnerContext | None) -> RunnerContext:
+def runner_context_from_row(row: RunnerContextRow, parent: RunnerContext | None) -> RunnerContext:
     """Inverse of :func:`runner_context_stored`, given the already resolved parent."""
     from pynenc.runner.runner_context import RunnerContext
 

@@ -11,7 +11,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from pynenc_kafka.runtime import RUNTIME, AppProjection, AppSpec
+from pynenc_kafka.app_projection import AppProjection, AppSpec
+from pynenc_kafka.runtime import RUNTIME
 
 
 class ProjectionDaemon:

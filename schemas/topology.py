@@ -10,6 +10,7 @@ import hashlib
 import re
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_-]+")
 _MAX_READABLE = 120
@@ -39,9 +40,9 @@ def topic_safe(app_id: str) -> str:
     return f"{readable}-{digest}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class AppTopics:
-    """The topics of one app under one prefix.
+    """The topics of one app under one prefix (names computed once, then kept).
 
     :param str prefix: Topic prefix shared by every app of a deployment.
     :param str app_id: The pynenc app id.
@@ -50,7 +51,7 @@ class AppTopics:
     prefix: str
     app_id: str
 
-    @property
+    @cached_property
     def events(self) -> str:
         """The app's event log: ``<prefix>.<app>.events``."""
         return f"{self.prefix}.{topic_safe(self.app_id)}.events"

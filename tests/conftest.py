@@ -1,4 +1,7 @@
-"""Test session setup: one real Kafka broker for the whole session, a unique app per test."""
+"""Test session setup: one real Kafka broker for the whole session, a unique app per test.
+
+A session that runs only brokerless tests (``tests/unit``) starts no broker.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pynenc import Pynenc, PynencBuilder
@@ -16,6 +20,15 @@ from tests.kafka_broker import SessionBroker, start_session_broker
 pytest_plugins = ["pynenc_tests.conftest"]
 
 _BROKER: SessionBroker | None = None
+TESTS = Path(__file__).resolve().parent
+#: Folders whose tests never touch Kafka: a session of only these starts no broker.
+BROKERLESS = (TESTS / "unit",)
+
+
+def needs_broker(config: pytest.Config) -> bool:
+    """Whether any test path of the session lies outside the brokerless folders."""
+    paths = [Path(arg.split("::")[0]).resolve() for arg in config.args] or [TESTS]
+    return any(not any(path.is_relative_to(folder) for folder in BROKERLESS) for path in paths)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -23,7 +36,7 @@ def pytest_configure(config: pytest.Config) -> None:
     global _BROKER
     if hasattr(config, "workerinput") or _BROKER is not None:
         return
-    if config.option.collectonly:
+    if config.option.collectonly or not needs_broker(config):
         return
     _BROKER = start_session_broker()
     os.environ["KAFKA_BOOTSTRAP_SERVERS"] = _BROKER.bootstrap
@@ -43,7 +56,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     """Show which broker the session runs against, with its Kafka version."""
-    return f"kafka broker: {_BROKER.description}" if _BROKER else "kafka broker: none (collect only)"
+    return f"kafka broker: {_BROKER.description}" if _BROKER else "kafka broker: none (no test needs one)"
 
 
 @pytest.fixture(scope="session")

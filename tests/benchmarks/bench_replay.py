@@ -31,13 +31,13 @@ from typing import Any
 
 from confluent_kafka import Producer
 
-from pynenc_kafka.audit import AppLog, AuditSession
+from pynenc_kafka.audit.log_reader import LogReader
+from pynenc_kafka.audit.replay import REPLAY_BATCH, LogReplay
+from pynenc_kafka.audit_session import AppLog, AuditSession
 from pynenc_kafka.conf import ConfigStateBackendKafka
 from pynenc_kafka.projections.batch_codec import BatchEventCodec
-from pynenc_kafka.projections.log_reader import LogReader
-from pynenc_kafka.projections.projector import Projector
-from pynenc_kafka.projections.replay import REPLAY_BATCH, LogReplay
-from pynenc_kafka.projections.views import ViewStore
+from pynenc_kafka.projections.store import ViewStore
+from pynenc_kafka.projections.writer import ViewWriter
 from pynenc_kafka.schemas.codec import EventCodec
 from pynenc_kafka.schemas.topology import AppTopics, partition_for
 
@@ -158,7 +158,7 @@ class StageTimer:
     STAGES = (
         ("decode (BatchEventCodec.prime)", BatchEventCodec, "prime"),
         ("RocksDB write (ViewStore.write)", ViewStore, "write"),
-        ("apply (Projector.apply_messages)", Projector, "apply_messages"),
+        ("apply (ViewWriter.apply)", ViewWriter, "apply"),
     )
 
     def __init__(self) -> None:
@@ -189,8 +189,8 @@ class StageTimer:
     def report(self, total: float, records: int) -> None:
         """Print each stage's share; ``apply`` excludes the decode and write it calls; the rest is reading."""
         own = dict(self.seconds)
-        apply_total = own["apply (Projector.apply_messages)"]
-        own["apply (Projector.apply_messages)"] -= (
+        apply_total = own["apply (ViewWriter.apply)"]
+        own["apply (ViewWriter.apply)"] -= (
             own["RocksDB write (ViewStore.write)"] + own["decode (BatchEventCodec.prime)"]
         )
         own["read (consume, bounds)"] = total - apply_total

@@ -19,10 +19,10 @@ from pynenc.models.invocation_dto import InvocationDTO
 from pynenc.state_backend.base_state_backend import InvocationHistory
 from pynenc.workflow.workflow_identity import WorkflowIdentity
 
+from pynenc_kafka.audit.digest import ViewDigest, digests
 from pynenc_kafka.backend import KafkaStateBackend
 from pynenc_kafka.cli import main
-from pynenc_kafka.projections.digest import ViewDigest, digests
-from pynenc_kafka.projections.views import View, ViewStore
+from pynenc_kafka.projections.store import View, ViewStore
 
 TASK = TaskId("tests.cli", "audited_task")
 

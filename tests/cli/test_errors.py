@@ -12,7 +12,7 @@ import pytest
 from pynenc import Pynenc
 from pynenc.invocation.status import InvocationStatus
 
-from pynenc_kafka.audit import AuditSession
+from pynenc_kafka.audit_session import AuditSession
 from pynenc_kafka.cli import parse_moment
 from pynenc_kafka.conf import ConfigStateBackendKafka
 from pynenc_kafka.schemas.topology import AppTopics

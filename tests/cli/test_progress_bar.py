@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from pynenc_kafka.progress_bar import ProgressBar
+from pynenc_kafka.audit.progress_bar import ProgressBar
 
 
 class _Terminal(io.StringIO):

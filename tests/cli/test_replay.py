@@ -10,8 +10,8 @@ from pynenc import Pynenc
 from pynenc.identifiers.invocation_id import InvocationId
 from pynenc.invocation.status import InvocationStatus
 
-from pynenc_kafka.projections.replay import MARKER_NAME
-from pynenc_kafka.projections.views import View
+from pynenc_kafka.audit.replay import MARKER_NAME
+from pynenc_kafka.projections.store import View
 from tests.cli.support import folder_digests, moment_between, record_status, register, run_cli
 from tests.integration.support import backend
 

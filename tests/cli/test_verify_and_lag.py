@@ -12,7 +12,7 @@ from pynenc.identifiers.invocation_id import InvocationId
 from pynenc.invocation.status import InvocationStatus
 
 from pynenc_kafka.projections import keys
-from pynenc_kafka.projections.views import View, ViewStore
+from pynenc_kafka.projections.store import View, ViewStore
 from pynenc_kafka.runtime import RUNTIME
 from pynenc_kafka.schemas.codec import EventCodec
 from pynenc_kafka.schemas.topology import partition_for
@@ -61,7 +61,7 @@ def test_verify_names_the_view_and_key_a_tampered_projection_differs_in(
     tampered = ViewStore(folder)
     try:
         batch = tampered.new_batch()
-        batch.put(keys.text("inv-5"), b"forged", tampered.handle(View.RESULTS))
+        batch.put(View.RESULTS, keys.text("inv-5"), b"forged")
         tampered.write(batch)
     finally:
         tampered.close()

@@ -15,8 +15,9 @@ import pytest
 from pynenc import PynencBuilder
 from pynenc.identifiers.invocation_id import InvocationId
 
-from pynenc_kafka.projections.views import View
+from pynenc_kafka.projections.store import View
 from pynenc_kafka.runtime import RUNTIME
+from pynenc_kafka.schemas.kinds import EventKind
 from tests.conftest import unique_app_id
 from tests.integration.support import (
     REPO,
@@ -65,7 +66,7 @@ def test_sigkill_of_the_projector_mid_stream_loses_and_doubles_nothing(
     def stream() -> None:
         for first in range(0, total, batch):
             records = [
-                ("ResultSet", f"s-{i}", {"invocation_id": f"s-{i}", "serialized_result": str(i)})
+                (EventKind.RESULT_SET, {"invocation_id": f"s-{i}", "serialized_result": str(i)})
                 for i in range(first, first + batch)
             ]
             be._publish(records)

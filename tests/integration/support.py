@@ -14,11 +14,11 @@ from pathlib import Path
 from confluent_kafka import Producer
 from pynenc import Pynenc
 
+from pynenc_kafka.app_projection import AppProjection
 from pynenc_kafka.backend import KafkaStateBackend
-from pynenc_kafka.projections.batch_codec import BatchEventCodec
 from pynenc_kafka.projections.projector import Projector
-from pynenc_kafka.projections.views import STATE_VIEWS, ViewStore
-from pynenc_kafka.runtime import AppProjection
+from pynenc_kafka.projections.store import STATE_VIEWS, ViewStore
+from pynenc_kafka.projections.writer import ViewWriter
 from pynenc_kafka.schemas.topology import partition_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,12 +104,9 @@ def fresh_replay(app: Pynenc, folder: Path) -> ViewStore:
     proj = projection(app)
     store = ViewStore(folder)
     replayer = Projector(
-        store,
+        ViewWriter(store, app.app_id, proj.log.name),
         lambda: proj.clients.new_consumer("test-replay"),
-        proj.log.name,
         proj.log.partitions,
-        app.app_id,
-        BatchEventCodec(),
     )
     ends = end_offsets(app)
     deadline = time.monotonic() + 120

@@ -17,7 +17,7 @@ from pynenc.state_backend.base_state_backend import InvocationHistory
 
 from pynenc_kafka.backend import KafkaStateBackend
 from pynenc_kafka.producers.errors import EventTooLargeError, KafkaUnavailableError
-from pynenc_kafka.projections.views import View
+from pynenc_kafka.projections.store import View
 from pynenc_kafka.runtime import RUNTIME
 from pynenc_kafka.schemas.topology import partition_for
 from tests.conftest import unique_app_id

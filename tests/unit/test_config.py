@@ -57,22 +57,3 @@ def test_builder_method_selects_the_backend_and_its_settings(monkeypatch: pytest
     assert builder._config["state_backend_cls"] == "KafkaStateBackend"
     conf = ConfigStateBackendKafka(config_values=builder._config)
     assert (conf.kafka_bootstrap_servers, conf.kafka_partitions, conf.kafka_topic_prefix) == ("h:1", 6, "p")
-
-
-def test_entry_point_makes_the_class_selectable_by_name(kafka_bootstrap: str) -> None:
-    """``PYNENC__STATE_BACKEND_CLS=KafkaStateBackend`` works without importing us."""
-    import subprocess
-    import sys
-
-    code = (
-        "from pynenc import Pynenc; app = Pynenc(); "
-        "print(type(app.state_backend).__module__, type(app.state_backend).__name__)"
-    )
-    env = {
-        "PYNENC__STATE_BACKEND_CLS": "KafkaStateBackend",
-        "PYNENC__APP_ID": "ep",
-        "PYNENC__KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "PATH": "/usr/bin:/bin",
-    }
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
-    assert out.stdout.split() == ["pynenc_kafka.backend", "KafkaStateBackend"], out.stderr

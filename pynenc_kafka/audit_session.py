@@ -13,16 +13,18 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaException
 
+from pynenc_kafka.audit.log_reader import LogReader, bulk_read_config
+from pynenc_kafka.audit.replay import ReplaySource
 from pynenc_kafka.client_settings import KafkaClientSettings
+from pynenc_kafka.cluster import ClusterClients
 from pynenc_kafka.conf import ConfigStateBackendKafka
 from pynenc_kafka.producers.errors import KafkaUnavailableError
 from pynenc_kafka.projections.barrier import EndOffsets
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
-from pynenc_kafka.projections.log_reader import LogReader, bulk_read_config
-from pynenc_kafka.projections.replay import ReplaySource
-from pynenc_kafka.projections.views import ViewStore
-from pynenc_kafka.runtime import RUNTIME, ClusterClients
-from pynenc_kafka.schemas.errors import KafkaBackendError
+from pynenc_kafka.projections.layout import ProjectionLayout
+from pynenc_kafka.projections.store import ViewStore
+from pynenc_kafka.runtime import RUNTIME
+from pynenc_kafka.schemas.errors import KafkaBackendError, kafka_did_not_answer
 from pynenc_kafka.schemas.topology import AppTopics
 
 
@@ -81,11 +83,9 @@ class AuditSession:
         try:
             metadata = self.clients.admin.list_topics(timeout=timeout)
         except KafkaException as exc:
-            raise KafkaUnavailableError(
-                f"could not read cluster metadata within {timeout:g}s: Kafka did not answer "
-                f"({exc.args[0].str()}); check that the cluster at {self.settings.describe()} is up "
-                "and reachable (PYNENC__KAFKA_BOOTSTRAP_SERVERS)"
-            ) from None
+            raise kafka_did_not_answer(
+                "read cluster metadata", exc, timeout, self.settings.describe(), KafkaUnavailableError
+            ) from exc
         return {name: len(t.partitions) for name, t in metadata.topics.items() if t.error is None}
 
     def app_log(self, app_id: str) -> AppLog:
@@ -106,13 +106,10 @@ class AuditSession:
 
     def end_offsets(self, log: AppLog) -> dict[int, int]:
         """The end offset of each partition of ``log``."""
-        try:
-            return EndOffsets(self.clients.admin, log.topic, self.settings.timeout)(range(log.partitions))
-        except KafkaException as exc:
-            raise KafkaUnavailableError(
-                f"could not read the end offsets of {log.topic} within {self.settings.timeout:g}s "
-                f"({exc.args[0].str()}); check that the cluster at {self.settings.describe()} is up"
-            ) from None
+        end_offsets = EndOffsets(
+            self.clients.admin, log.topic, self.settings.timeout, self.settings.describe()
+        )
+        return end_offsets(range(log.partitions))
 
     def reader(self, log: AppLog) -> LogReader:
         """A reader of ``log`` with its own consumer (close it after use)."""
@@ -121,9 +118,9 @@ class AuditSession:
             Consumer(config), log.topic, log.partitions, self.settings.timeout, self.settings.describe()
         )
 
-    def live_folder(self, log: AppLog) -> Path:
+    def live_layout(self, log: AppLog) -> ProjectionLayout:
         """Where this host keeps the live projection of ``log`` (as the backend does)."""
-        return self.conf.projection_root / log.cluster_id / log.topic
+        return ProjectionLayout(self.conf.projection_root, log.cluster_id, log.topic)
 
     @contextmanager
     def live_store(self, log: AppLog) -> Iterator[ViewStore]:
@@ -134,7 +131,8 @@ class AuditSession:
 
         :raises NoLiveProjectionError: If this host has none.
         """
-        folder = self.live_folder(log)
+        layout = self.live_layout(log)
+        folder = layout.folder
         if not (folder / "CURRENT").exists():
             raise NoLiveProjectionError(
                 f"this host has no projection of app {log.app_id!r} (looked in {folder}); "

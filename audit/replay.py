@@ -1,6 +1,6 @@
 """Replaying an app's log into a fresh projection folder: the views as of any point of the log.
 
-A replay applies the log from its start with the same :class:`Projector` the live projection
+A replay applies the log from its start with the same :class:`ViewWriter` the live projector
 uses, so a replay to the live projection's own offsets equals the live views. It may stop at
 per-partition offsets (the state as of a moment). The folder is marked as a replay of one app
 (``pynenc-kafka-replay.json``); replaying again into it resumes from its checkpoint when the new
@@ -17,14 +17,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from confluent_kafka import Consumer
-
+from pynenc_kafka.audit.gc_pause import cyclic_gc_paused
+from pynenc_kafka.audit.log_reader import LogReader, OffsetRange
 from pynenc_kafka.projections.batch_codec import BatchEventCodec
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
-from pynenc_kafka.projections.gc_pause import cyclic_gc_paused
-from pynenc_kafka.projections.log_reader import LogReader, OffsetRange
-from pynenc_kafka.projections.projector import Projector
-from pynenc_kafka.projections.views import ViewStore
+from pynenc_kafka.projections.store import ViewStore
+from pynenc_kafka.projections.writer import ViewWriter
 from pynenc_kafka.schemas.errors import KafkaBackendError
 
 #: The file that marks a folder as a replay, beside RocksDB's own files.
@@ -174,10 +172,6 @@ class ReplayResult:
     next_offsets: dict[int, int]
 
 
-def _no_consumer() -> Consumer:
-    raise RuntimeError("a replay feeds the projector itself; it never consumes on its own")
-
-
 class LogReplay:
     """Applies a stretch of an app's log to a replay folder.
 
@@ -214,20 +208,20 @@ class LogReplay:
         if target.claim(self.source) and (fresh or self._ahead_of(target, log.stop)):
             target.wipe()
         self._mark(target, log, until, complete=False)
-        store, projector = self._open(target)
+        store, writer = self._open(target)
         try:
-            resumed = bool(projector.state.next_offsets)
-            start = {p: max(projector.state.next_offsets.get(p, 0), low) for p, low in log.start.items()}
+            resumed = bool(writer.state.next_offsets)
+            start = {p: max(writer.state.next_offsets.get(p, 0), low) for p, low in log.start.items()}
             todo = OffsetRange(start, log.stop)
             total, done = todo.total, 0
             with cyclic_gc_paused():
                 for batch in self._reader.read(todo, self._batch_size):
-                    projector.apply_messages(batch)
+                    writer.apply(batch)
                     done += len(batch)
                     if on_progress is not None:
                         on_progress(done, total)
             self._mark(target, log, until, complete=True)
-            state = projector.state
+            state = writer.state
             return ReplayResult(
                 records=done,
                 applied=sum(state.applied.values()),
@@ -239,16 +233,16 @@ class LogReplay:
         finally:
             store.close()
 
-    def _open(self, target: ReplayFolder) -> tuple[ViewStore, Projector]:
+    def _open(self, target: ReplayFolder) -> tuple[ViewStore, ViewWriter]:
         store = ViewStore(target.path)
         try:
             src = self.source
             ProjectionCheckpoint(store).bind(src.cluster_id, src.topic, src.app_id)
-            projector = Projector(store, _no_consumer, src.topic, src.partitions, src.app_id, self._codec)
+            writer = ViewWriter(store, src.app_id, src.topic, self._codec)
         except BaseException:
             store.close()
             raise
-        return store, projector
+        return store, writer
 
     @staticmethod
     def _ahead_of(target: ReplayFolder, stop: dict[int, int]) -> bool:

@@ -2,6 +2,11 @@
 
 One process per host and app opens it as the primary (the projector writes);
 every other process opens it as a RocksDB secondary and catches up on demand.
+What each view's rows look like is written down once, writer beside reader, in
+:mod:`pynenc_kafka.projections.views`; this module only stores bytes.
+
+Every scan checks its iterator's status when it stops: RocksDB ends an iteration
+silently at a damaged block, and a scan that stopped there would be a partial answer.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from rocksdict import AccessType, ColumnFamily, Options, Rdict, WriteBatch
+from rocksdict import AccessType, Options, Rdict, WriteBatch
 
 from pynenc_kafka.projections import keys
+from pynenc_kafka.projections.errors import DamagedProjectionError
 
 
 class View(StrEnum):
@@ -38,6 +44,27 @@ class View(StrEnum):
     RUNNER_CONTEXTS = "runner_contexts"  # runner id -> context JSON
     APP_INFO = "app_info"  # app id -> AppInfo JSON
     CHECKPOINT = "checkpoint"  # see ProjectionCheckpoint
+
+
+class ViewBatch:
+    """Rows staged for one atomic write of a :class:`ViewStore`: blind puts, never a read.
+
+    :param ViewStore store: The store the batch will be written to.
+    """
+
+    __slots__ = ("batch", "_handles")
+
+    def __init__(self, store: ViewStore) -> None:
+        self.batch = WriteBatch(raw_mode=True)
+        self._handles = store.handles()
+
+    def put(self, view: View, key: bytes, value: bytes = b"") -> None:
+        """Stage one row of ``view`` (a set member when ``value`` is empty)."""
+        self.batch.put(key, value, self._handles[view])
+
+    def clear(self, view: View) -> None:
+        """Stage the deletion of every row of ``view``."""
+        self.batch.delete_range(b"", keys.END, self._handles[view])
 
 
 #: Views a purge empties; the checkpoint survives it.
@@ -80,9 +107,9 @@ class ViewStore:
         self._families = {v: self._db.get_column_family(v.value) for v in View}
         self._handles = {v: self._db.get_column_family_handle(v.value) for v in View}
 
-    def handle(self, view: View) -> ColumnFamily:
-        """The column family handle for ``WriteBatch.put`` into ``view`` (use it, don't keep it)."""
-        return self._handles[view]
+    def handles(self) -> dict[View, Any]:
+        """The column family handles, for a :class:`ViewBatch` (use them, don't keep them)."""
+        return self._handles
 
     def get(self, view: View, key: bytes) -> bytes | None:
         """One row's value, or ``None``."""
@@ -95,11 +122,25 @@ class ViewStore:
         return None if value is None else json.loads(value)
 
     def scan(self, view: View, start: bytes = b"", end: bytes = keys.END) -> Iterator[tuple[bytes, bytes]]:
-        """Rows with ``start <= key < end``, in key order."""
-        for key, value in self._families[view].items(from_key=start):
-            if not isinstance(key, bytes) or key >= end:
+        """Rows with ``start <= key < end``, in key order.
+
+        :raises DamagedProjectionError: If RocksDB stopped the scan on an error (a damaged block).
+        """
+        rows = self._families[view].iter()
+        rows.seek(start)
+        while rows.valid():
+            key = rows.key()
+            if key >= end:
                 return
-            yield key, value
+            yield key, rows.value()
+            rows.next()
+        try:
+            rows.status()
+        except Exception as exc:  # rocksdict raises a bare Exception with RocksDB's status
+            raise DamagedProjectionError(
+                f"reading view {view.value!r} of the projection {self.path} failed: {exc}; the folder is "
+                "damaged: delete it and it is rebuilt from the log"
+            ) from exc
 
     def scan_prefix(self, view: View, key_prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         """Rows whose key starts with ``key_prefix``, in key order."""
@@ -107,15 +148,15 @@ class ViewStore:
 
     def count(self, view: View) -> int:
         """Number of rows of a view (a full scan: for tests and tools)."""
-        return sum(1 for _ in self._families[view].keys())
+        return sum(1 for _ in self.scan(view))
 
-    def new_batch(self) -> WriteBatch:
+    def new_batch(self) -> ViewBatch:
         """An empty atomic batch for :meth:`write`."""
-        return WriteBatch(raw_mode=True)
+        return ViewBatch(self)
 
-    def write(self, batch: WriteBatch) -> None:
+    def write(self, batch: ViewBatch) -> None:
         """Apply a batch atomically: all of it or none of it survives a crash."""
-        self._db.write(batch)
+        self._db.write(batch.batch)
 
     def catch_up(self) -> None:
         """Secondary only: read what the primary wrote since the last call."""
@@ -136,5 +177,5 @@ _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def dump(value: Any) -> bytes:
-    """Compact JSON bytes of a view value (one shared encoder: this is the applier's hot path)."""
+    """Compact JSON bytes of a view value (one shared encoder: every applied event calls it)."""
     return _ENCODE(value).encode()

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from pynenc_kafka.projections.log_reader import LogReader, OffsetRange
+from pynenc_kafka.audit.log_reader import LogReader, OffsetRange
 from pynenc_kafka.schemas.codec import Event, EventCodec, UndecodableEventError
+from pynenc_kafka.schemas.kinds import EventKind
 from pynenc_kafka.schemas.topology import partition_for
 
 
@@ -74,11 +75,11 @@ def summarize(event: Event, invocation_id: str) -> str:
     """A one-line description of ``event`` as seen from ``invocation_id``."""
     p = event.payload
     kind = event.kind
-    if kind == "StatusRecorded":
+    if kind is EventKind.STATUS_RECORDED:
         text = f"{p['status']} runner={p['owner_runner_id'] or '-'} context={p['runner_context_id']}"
         text += f" at {_time(p['history_at'])}"
         return text + (f" registered_by={p['registered_by_inv_id']}" if p["registered_by_inv_id"] else "")
-    if kind == "InvocationRegistered":
+    if kind is EventKind.INVOCATION_REGISTERED:
         text = f"call {p['call_id_key']}"
         if p["invocation_id"] != invocation_id:
             text = f"invocation {p['invocation_id']} {text}"
@@ -89,23 +90,23 @@ def summarize(event: Event, invocation_id: str) -> str:
         if p["workflow"]:
             text += f" workflow={p['workflow']['workflow_id']} ({p['workflow']['workflow_type_key']})"
         return text
-    if kind == "ResultSet":
+    if kind is EventKind.RESULT_SET:
         return f"result set ({len(p['serialized_result'])} chars)"
-    if kind == "ExceptionSet":
+    if kind is EventKind.EXCEPTION_SET:
         return f"exception {p['error_name'] or '(unnamed)'} ({len(p['serialized_exception'])} chars)"
-    if kind == "SubInvocationStored":
+    if kind is EventKind.SUB_INVOCATION_STORED:
         if p["workflow_id"] == invocation_id:
             return f"workflow runs sub-invocation {p['sub_invocation_id']}"
         return f"runs inside workflow {p['workflow_id']} (sub-invocation {p['sub_invocation_id']})"
-    if kind == "WorkflowRunStored":
+    if kind is EventKind.WORKFLOW_RUN_STORED:
         wf = p["workflow"]
         parent = f" parent_workflow={wf['parent_workflow_id']}" if wf["parent_workflow_id"] else ""
         return f"workflow run {wf['workflow_id']} of type {wf['workflow_type_key']}{parent}"
-    if kind == "WorkflowDataSet":
+    if kind is EventKind.WORKFLOW_DATA_SET:
         return f"workflow data {p['key']!r} set ({len(p['serialized_value'])} chars)"
-    if kind == "Purged":
+    if kind is EventKind.PURGED:
         return f"all state of the app purged (purge {p['purge_id']})"
-    if kind == "RunnerContextStored":
+    if kind is EventKind.RUNNER_CONTEXT_STORED:
         return f"runner {p['runner_id']} ({p['runner_cls']}) on {p['hostname']} pid {p['pid']}"
     return kind
 
@@ -150,7 +151,7 @@ class InvocationTrail:
         own = self._scan(
             [partition_for(invocation_id, self._reader.partitions)],
             lambda key: key == own_key or key == self._app_key,
-            lambda key, event: key == invocation_id or event.kind == "Purged",
+            lambda key, event: key == invocation_id or event.kind is EventKind.PURGED,
             invocation_id,
         )
         links: list[TrailEntry] = []
@@ -160,7 +161,7 @@ class InvocationTrail:
                 [partition_for(workflow_id, self._reader.partitions)],
                 workflow_key.__eq__,
                 lambda key, event: (
-                    event.kind == "SubInvocationStored"
+                    event.kind is EventKind.SUB_INVOCATION_STORED
                     and event.payload["sub_invocation_id"] == invocation_id
                 ),
                 invocation_id,
@@ -172,7 +173,9 @@ class InvocationTrail:
         found: list[str] = []
         for entry in entries:
             workflow = (
-                entry.event.payload.get("workflow") if entry.event.kind == "InvocationRegistered" else None
+                entry.event.payload.get("workflow")
+                if entry.event.kind is EventKind.INVOCATION_REGISTERED
+                else None
             )
             if workflow and workflow["workflow_id"] != invocation_id and workflow["workflow_id"] not in found:
                 found.append(workflow["workflow_id"])

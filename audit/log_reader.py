@@ -16,7 +16,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from pynenc_kafka.schemas.errors import KafkaBackendError
+from pynenc_kafka.schemas.errors import KafkaUnavailableError, kafka_did_not_answer
 from pynenc_kafka.schemas.timestamps import to_micros
 
 #: Consumer options that make a bounded read fast; the user's consumer options win over these.
@@ -43,7 +43,7 @@ _FATAL_CODES = {
 }
 
 
-class LogReadError(KafkaBackendError):
+class LogReadError(KafkaUnavailableError):
     """The log could not be read: Kafka did not answer, or refused, within the timeout."""
 
 
@@ -205,7 +205,7 @@ class LogReader:
             err = msg.error()
             if err is not None:
                 if err.fatal() or err.code() in _FATAL_CODES:
-                    raise LogReadError(f"Kafka refused to serve {self.topic}: {err.str()}")
+                    raise LogReadError(f"Kafka refused to serve {self.topic}: {err.str()}", err)
                 continue
             partition, offset = msg.partition(), msg.offset()
             stop = remaining.get(partition)
@@ -232,8 +232,4 @@ class LogReader:
         try:
             return call()
         except KafkaException as exc:
-            raise LogReadError(
-                f"could not {what} within {self._timeout:g}s: Kafka did not answer ({exc.args[0].str()}); "
-                f"check that the cluster at {self._describe} is up and reachable "
-                "(PYNENC__KAFKA_BOOTSTRAP_SERVERS)"
-            ) from None
+            raise kafka_did_not_answer(what, exc, self._timeout, self._describe, LogReadError) from exc

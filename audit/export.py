@@ -18,10 +18,9 @@ from typing import Any
 
 from fastavro import writer
 
+from pynenc_kafka.audit.gc_pause import cyclic_gc_paused
+from pynenc_kafka.audit.log_reader import LogReader, OffsetRange
 from pynenc_kafka.projections.batch_codec import BatchEventCodec
-from pynenc_kafka.projections.gc_pause import cyclic_gc_paused
-from pynenc_kafka.projections.log_reader import LogReader, OffsetRange
-from pynenc_kafka.schemas import NAMESPACE
 from pynenc_kafka.schemas.codec import UndecodableEventError
 
 
@@ -119,7 +118,7 @@ class AvroExport:
                     "event_id": event.event_id,
                     "app_id": event.app_id,
                     "occurred_at": event.occurred_at,
-                    "payload": (f"{NAMESPACE}.{event.kind}", event.payload),
+                    "payload": (event.kind.schema_name, event.payload),
                 }
             done += len(batch)
             if on_progress is not None:

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from pynenc.state_backend.base_state_backend import InvocationHistory
-
-from pynenc_kafka.payloads import history_from_row
-from pynenc_kafka.projections import keys
-from pynenc_kafka.projections.views import View, ViewStore
+from pynenc_kafka.projections.store import View, ViewStore
+from pynenc_kafka.projections.views import history, invocations, outcomes
+from pynenc_kafka.projections.views.history import HistoryRow
+from pynenc_kafka.projections.views.invocations import InvocationRow
+from pynenc_kafka.schemas.timestamps import from_micros
 
 _PREVIEW = 200
 
 
 def _preview(text: str) -> str:
     return text if len(text) <= _PREVIEW else text[:_PREVIEW] + f"... ({len(text)} chars)"
-
-
-def _error_name(serialized_exception: str) -> str:
-    try:
-        return str(json.loads(serialized_exception).get("error_name", "")) or "(unnamed)"
-    except (ValueError, AttributeError):
-        return "(unnamed)"
 
 
 @dataclass(frozen=True)
@@ -39,8 +31,8 @@ class InvocationSnapshot:
     """
 
     invocation_id: str
-    invocation: dict[str, Any] | None
-    history: list[InvocationHistory]
+    invocation: InvocationRow | None
+    history: list[HistoryRow]
     result: str | None
     exception: str | None
     children: list[str]
@@ -48,20 +40,13 @@ class InvocationSnapshot:
     @classmethod
     def read(cls, store: ViewStore, invocation_id: str) -> InvocationSnapshot:
         """Read the invocation's rows from ``store``."""
-        key = keys.text(invocation_id)
-        result, exception = store.get(View.RESULTS, key), store.get(View.EXCEPTIONS, key)
         return cls(
             invocation_id=invocation_id,
-            invocation=store.get_json(View.INVOCATIONS, key),
-            history=[
-                history_from_row(json.loads(v))
-                for _, v in store.scan_prefix(View.HISTORY, keys.prefix(invocation_id))
-            ],
-            result=None if result is None else result.decode(),
-            exception=None if exception is None else exception.decode(),
-            children=[
-                keys.last_part(k) for k, _ in store.scan_prefix(View.CHILDREN, keys.prefix(invocation_id))
-            ],
+            invocation=invocations.invocation(store, invocation_id),
+            history=history.of_invocation(store, invocation_id),
+            result=outcomes.result(store, invocation_id),
+            exception=outcomes.exception(store, invocation_id),
+            children=invocations.members(store, View.CHILDREN, invocation_id),
         )
 
     @property
@@ -72,7 +57,7 @@ class InvocationSnapshot:
     @property
     def status(self) -> str | None:
         """The latest status, or ``None`` without history."""
-        return self.history[-1].status_record.status.value if self.history else None
+        return self.history[-1]["status"] if self.history else None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-friendly dict of the snapshot."""
@@ -83,11 +68,11 @@ class InvocationSnapshot:
             "status": self.status,
             "history": [
                 {
-                    "timestamp": h.timestamp.isoformat(),
-                    "status": h.status_record.status.value,
-                    "runner_id": h.status_record.runner_id,
-                    "runner_context_id": h.runner_context_id,
-                    "registered_by_inv_id": h.registered_by_inv_id,
+                    "timestamp": from_micros(h["history_at"]).isoformat(),
+                    "status": h["status"],
+                    "runner_id": h["owner_runner_id"],
+                    "runner_context_id": h["runner_context_id"],
+                    "registered_by_inv_id": h["registered_by_inv_id"],
                 }
                 for h in self.history
             ],
@@ -105,8 +90,8 @@ class InvocationSnapshot:
             lines.append(f"  call:      {self.invocation['call_id_key']}")
             if self.invocation.get("parent_invocation_id"):
                 lines.append(f"  parent:    {self.invocation['parent_invocation_id']}")
-            if self.invocation.get("workflow"):
-                workflow = self.invocation["workflow"]
+            workflow = self.invocation.get("workflow")
+            if workflow:
                 lines.append(f"  workflow:  {workflow['workflow_id']} ({workflow['workflow_type_key']})")
         if self.children:
             lines.append(f"  children:  {', '.join(self.children)}")
@@ -115,9 +100,11 @@ class InvocationSnapshot:
         if self.exception is None:
             lines.append("  exception: (none)")
         else:
-            lines.append(f"  exception: {_error_name(self.exception)}: {_preview(self.exception)}")
+            lines.append(
+                f"  exception: {outcomes.error_name(self.exception) or '(unnamed)'}: {_preview(self.exception)}"
+            )
         lines.append("  history:")
         for h in self.history:
-            runner = h.status_record.runner_id or "-"
-            lines.append(f"    {h.timestamp.isoformat()}  {h.status_record.status.value:<12} runner={runner}")
+            at = from_micros(h["history_at"]).isoformat()
+            lines.append(f"    {at}  {h['status']:<12} runner={h['owner_runner_id'] or '-'}")
         return "\n".join(lines)

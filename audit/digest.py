@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from pynenc_kafka.projections.views import STATE_VIEWS, View, ViewStore
+from pynenc_kafka.projections.store import STATE_VIEWS, View, ViewStore
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,97 @@
+"""The view writer: applies batches of log records to a projection, exactly once.
+
+It has no thread and no consumer: the live :class:`~pynenc_kafka.projections.projector.Projector`
+feeds it what its consumer reads, a replay feeds it what a bounded log read returns, and a
+test feeds it records built in memory (:class:`~pynenc_kafka.projections.purge_hold.LogRecord`).
+
+Each batch's rows and the offsets after it are one RocksDB WriteBatch, so a crash never
+half-applies a batch and a restart resumes exactly after the last applied record. Records
+that are not our events (undecodable bytes, another app's events) are skipped with a warning
+naming their partition and offset, and counted in the checkpoint; they never stop the writer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterable
+from typing import cast
+
+from pynenc_kafka.projections.batch_codec import BatchEventCodec
+from pynenc_kafka.projections.checkpoint import CheckpointState, ProjectionCheckpoint
+from pynenc_kafka.projections.purge_hold import LogRecord, PurgeHold
+from pynenc_kafka.projections.store import STATE_VIEWS, ViewStore
+from pynenc_kafka.projections.views import ROW_WRITERS
+from pynenc_kafka.schemas.codec import UndecodableEventError
+from pynenc_kafka.schemas.kinds import EventKind
+
+logger = logging.getLogger("pynenc_kafka.projector")
+
+
+class ViewWriter:
+    """Applies one app's log records to its :class:`ViewStore` (opened as primary).
+
+    :param ViewStore store: The projection.
+    :param str app_id: The app; records of other apps are skipped.
+    :param str topic: The app's log, named in warnings.
+    :param codec: Decoder of the records; a new one by default (it holds a batch, so one a writer).
+    """
+
+    def __init__(
+        self, store: ViewStore, app_id: str, topic: str, codec: BatchEventCodec | None = None
+    ) -> None:
+        self.store = store
+        self.app_id = app_id
+        self.topic = topic
+        self._codec = codec if codec is not None else BatchEventCodec()
+        self._checkpoint = ProjectionCheckpoint(store)
+        #: Where the projection stands; updated by every :meth:`apply`.
+        self.state: CheckpointState = self._checkpoint.load()
+        #: Partitions waiting behind a purge marker.
+        self.hold = PurgeHold(self.state.pending_purges)
+
+    def apply(self, records: Iterable[LogRecord]) -> dict[int, int]:
+        """Apply records (each partition in log order) and their offsets in one WriteBatch.
+
+        :param records: Records of the app's log, without consumer errors.
+        :return: The next offset of each partition the batch advanced (empty if none).
+        """
+        batch = self.store.new_batch()
+        touched: set[int] = set()
+        work = deque(records)
+        self._codec.prime(record.value() for record in work)
+        state, hold = self.state, self.hold
+        while work:
+            record = work.popleft()
+            partition, offset = cast(int, record.partition()), cast(int, record.offset())
+            if hold.holds(partition):
+                hold.keep(partition, record)
+                continue
+            touched.add(partition)
+            state.next_offsets[partition] = offset + 1
+            try:
+                event = self._codec.decode(record.value())
+            except UndecodableEventError as exc:
+                self._skip(partition, offset, str(exc))
+                continue
+            if event.app_id != self.app_id:
+                self._skip(partition, offset, f"event of app {event.app_id!r}, not {self.app_id!r}")
+                continue
+            state.applied[partition] = state.applied.get(partition, 0) + 1
+            if event.kind is EventKind.PURGED:
+                released = hold.marker(event.payload, partition)
+                if released is not None:
+                    for view in STATE_VIEWS:
+                        batch.clear(view)
+                    work.extendleft(reversed(released))
+            else:
+                ROW_WRITERS[event.kind](batch, event.app_id, event.payload, partition, offset)
+        if not touched:
+            return {}
+        self._checkpoint.stage(batch, state, touched)
+        self.store.write(batch)
+        return {p: state.next_offsets[p] for p in touched}
+
+    def _skip(self, partition: int, offset: int, why: str) -> None:
+        self.state.skipped[partition] = self.state.skipped.get(partition, 0) + 1
+        logger.warning("skipped record at %s partition %d offset %d: %s", self.topic, partition, offset, why)

@@ -1,0 +1,245 @@
+"""One app's projection in one process: projected here (lease held) or read as a secondary.
+
+A process opens an app's projection on its first read or write. If it takes the lease,
+it becomes the host's projector of the app; otherwise it opens the folder as a RocksDB
+secondary and catches up before reads that need it, and the runtime's lease watcher
+takes over when the projecting process dies.
+
+Readers hold the projection while they read (:meth:`AppProjection.acquire`), so a
+projection the runtime closes (the least recently used one, or at exit) closes only
+once its last reader is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from pynenc_kafka.client_settings import KafkaClientSettings
+from pynenc_kafka.cluster import ClusterClients
+from pynenc_kafka.conf import ConfigStateBackendKafka
+from pynenc_kafka.producers.topics import TopicInfo
+from pynenc_kafka.projections.barrier import EndOffsets, ReadBarrier
+from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
+from pynenc_kafka.projections.layout import ProjectionLayout
+from pynenc_kafka.projections.lease import ProjectionLease
+from pynenc_kafka.projections.progress import ProjectionProgress
+from pynenc_kafka.projections.projector import Projector
+from pynenc_kafka.projections.store import ViewStore
+from pynenc_kafka.projections.writer import ViewWriter
+from pynenc_kafka.schemas.errors import KafkaBackendError
+from pynenc_kafka.schemas.topology import AppTopics
+
+logger = logging.getLogger("pynenc_kafka.runtime")
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """One app as a process opens it: cluster, topics, and how its projection is kept here.
+
+    :param KafkaClientSettings settings: How to reach the cluster.
+    :param AppTopics topics: The app's topics.
+    :param int partitions: Partitions of the log if this process creates it.
+    :param int replication: Replication factor of topics this process creates.
+    :param Path root: Host folder of projections.
+    :param float barrier_timeout: Seconds a read may wait for the projection.
+    :param float takeover_interval: Seconds between takeover attempts of a reader.
+    :param int max_open: Projections the process keeps open at once.
+    """
+
+    settings: KafkaClientSettings
+    topics: AppTopics
+    partitions: int
+    replication: int
+    root: Path
+    barrier_timeout: float
+    takeover_interval: float
+    max_open: int
+
+    @classmethod
+    def from_config(cls, conf: ConfigStateBackendKafka, app_id: str) -> AppSpec:
+        """The spec of ``app_id`` under a backend configuration.
+
+        :param ConfigStateBackendKafka conf: The ``kafka_*`` settings.
+        :param str app_id: The pynenc app id.
+        """
+        return cls(
+            settings=KafkaClientSettings.from_config(conf),
+            topics=AppTopics(conf.kafka_topic_prefix, app_id),
+            partitions=int(conf.kafka_partitions),
+            replication=int(conf.kafka_replication_factor),
+            root=conf.projection_root,
+            barrier_timeout=float(conf.kafka_read_barrier_timeout),
+            takeover_interval=float(conf.kafka_takeover_interval),
+            max_open=int(conf.kafka_max_open_projections),
+        )
+
+    @cached_property
+    def key(self) -> tuple[str, AppTopics, Path]:
+        """What makes two specs the same projection in a process (computed once)."""
+        return (self.settings.identity, self.topics, self.root)
+
+
+class AppProjection:
+    """One app's views in this process.
+
+    :param ClusterClients clients: The cluster's clients.
+    :param AppSpec spec: The app and where to keep its views.
+    :param TopicInfo log: The app's event log as the cluster serves it.
+    """
+
+    def __init__(self, clients: ClusterClients, spec: AppSpec, log: TopicInfo) -> None:
+        self.clients = clients
+        self.spec = spec
+        self.topics = spec.topics
+        self.log = log
+        self.layout = ProjectionLayout(spec.root, clients.cluster_id, log.name)
+        self.folder = self.layout.folder
+        self.lease = ProjectionLease(self.layout.lock_file)
+        self.pid = os.getpid()
+        self.projector: Projector | None = None
+        self.last_used = time.monotonic()
+        self._retired_stores: list[ViewStore] = []
+        self._secondary_path: Path | None = None
+        self._end_offsets = EndOffsets(clients.admin, log.name, clients.settings.timeout, clients.describe)
+        self._guard = threading.Lock()
+        self._readers = 0
+        self._closing = False
+        self.closed = False
+        self.store: ViewStore
+        self.barrier: ReadBarrier
+        if self.lease.try_acquire():
+            self._become_primary()
+        else:
+            self._become_secondary()
+
+    @property
+    def is_primary(self) -> bool:
+        """Whether this process projects the app."""
+        return self.projector is not None
+
+    # -- opening ---------------------------------------------------------------------------
+
+    def _become_primary(self) -> None:
+        store = ViewStore(self.folder)
+        try:
+            ProjectionCheckpoint(store).bind(self.clients.cluster_id, self.log.name, self.topics.app_id)
+        except BaseException:
+            store.close()
+            raise
+        self.layout.mark_created()
+        writer = ViewWriter(store, self.topics.app_id, self.log.name)
+        projector = Projector(
+            writer, lambda: self.clients.new_consumer("pynenc-kafka-projector"), self.log.partitions
+        )
+        projector.start()
+        self.store, self.projector = store, projector
+        self.barrier = self._barrier(projector.progress)
+
+    def _become_secondary(self) -> None:
+        if self._await_primary_folder():
+            return
+        self._secondary_path = self.layout.new_secondary_folder()
+        store = ViewStore(self.folder, secondary_path=self._secondary_path)
+        checkpoint = ProjectionCheckpoint(store)
+        try:
+            checkpoint.bind(self.clients.cluster_id, self.log.name, self.topics.app_id)
+        except BaseException:
+            store.close()
+            raise
+
+        def refresh() -> dict[int, int]:
+            store.catch_up()
+            return checkpoint.load().next_offsets
+
+        self.store = store
+        self.barrier = self._barrier(ProjectionProgress(checkpoint.load().next_offsets, refresh))
+
+    def _await_primary_folder(self) -> bool:
+        """Wait until the projecting process created the folder; return True if we took over instead."""
+        deadline = time.monotonic() + self.spec.barrier_timeout
+        while not self.layout.is_created:
+            if self.lease.try_acquire():
+                self._become_primary()
+                return True
+            if time.monotonic() > deadline:
+                raise KafkaBackendError(
+                    f"projection folder {self.folder} was not created by the projecting process "
+                    f"(pid {self.lease.holder_pid()}) within {self.spec.barrier_timeout:g}s"
+                )
+            time.sleep(0.01)
+        return False
+
+    def _barrier(self, progress: ProjectionProgress) -> ReadBarrier:
+        return ReadBarrier(
+            self._end_offsets, progress, self.log.partitions, self.spec.barrier_timeout, self._check_health
+        )
+
+    def _check_health(self) -> None:
+        if self.projector is not None and self.projector.failure is not None:
+            raise KafkaBackendError(f"the projector of {self.log.name} failed: {self.projector.failure!r}")
+
+    def try_takeover(self) -> bool:
+        """A reader's attempt to become the projector when the holder died.
+
+        The secondary store stays open (readers may still use it) until :meth:`close`.
+        """
+        with self._guard:
+            if self._closing or self.is_primary or not self.lease.try_acquire():
+                return False
+            logger.info("taking over the projection of %s (previous holder gone)", self.log.name)
+            self._retired_stores.append(self.store)
+            self._become_primary()
+            return True
+
+    # -- readers and closing -----------------------------------------------------------------
+
+    def acquire(self) -> None:
+        """Hold the projection open for a read or write; pair with :meth:`release`.
+
+        :raises ProjectionClosedError: If it was closed meanwhile (open it again through the runtime).
+        """
+        with self._guard:
+            if self._closing:
+                raise ProjectionClosedError(f"the projection of {self.log.name} was closed")
+            self._readers += 1
+        self.last_used = time.monotonic()
+
+    def release(self) -> None:
+        """Let the projection go; the last reader of a closing projection closes it."""
+        with self._guard:
+            self._readers -= 1
+            close_now = self._closing and self._readers == 0 and not self.closed
+            if close_now:
+                self.closed = True
+        if close_now:
+            self._release()
+
+    def close(self) -> None:
+        """Close now, or as soon as the last reader is done: stop projecting, close the stores."""
+        with self._guard:
+            self._closing = True
+            close_now = self._readers == 0 and not self.closed
+            if close_now:
+                self.closed = True
+        if close_now:
+            self._release()
+
+    def _release(self) -> None:
+        if self.projector is not None:
+            self.projector.stop()
+        for store in (*self._retired_stores, self.store):
+            store.close()
+        self.lease.release()
+        if self._secondary_path is not None:
+            shutil.rmtree(self._secondary_path, ignore_errors=True)
+
+
+class ProjectionClosedError(KafkaBackendError):
+    """A projection closed between its lookup and its use; the runtime opens it again."""

@@ -1,0 +1,63 @@
+"""The Kafka clients one process keeps for one cluster: admin, topics, a shared producer."""
+
+from __future__ import annotations
+
+import threading
+
+from confluent_kafka import Consumer
+from confluent_kafka.admin import AdminClient
+
+from pynenc_kafka.client_settings import KafkaClientSettings
+from pynenc_kafka.producers.publisher import EventPublisher
+from pynenc_kafka.producers.topics import ClusterFacts, TopicProvisioner
+from pynenc_kafka.schemas.codec import EventCodec
+
+
+class ClusterClients:
+    """The clients one process keeps for one cluster, shared by every app and thread.
+
+    :param KafkaClientSettings settings: How to reach the cluster.
+    :param ClusterFacts facts: What the process already knows of the cluster.
+    :param EventCodec codec: The process's event codec (parsed schemas).
+    """
+
+    def __init__(self, settings: KafkaClientSettings, facts: ClusterFacts, codec: EventCodec) -> None:
+        self.settings = settings
+        self.describe = settings.describe()
+        self.admin = AdminClient(settings.admin_config())
+        self.topics = TopicProvisioner(
+            self.admin, settings.timeout, self.describe, settings.max_message_bytes, facts
+        )
+        self.codec = codec
+        self._publisher: EventPublisher | None = None
+        self._publisher_ready = threading.Lock()
+
+    @property
+    def publisher(self) -> EventPublisher:
+        """The process's producer for this cluster, created (and connected) on first write.
+
+        Threads that write at once wait for the one creating it, so the process has one producer.
+        """
+        publisher = self._publisher
+        if publisher is not None:
+            return publisher
+        with self._publisher_ready:
+            if self._publisher is None:
+                self._publisher = EventPublisher(
+                    self.settings.producer_config(), self.settings.timeout, self.describe
+                )
+            return self._publisher
+
+    @property
+    def cluster_id(self) -> str:
+        """The cluster's id (asked once per process, and not again in forked children)."""
+        return self.topics.cluster_id()
+
+    def new_consumer(self, client_id: str) -> Consumer:
+        """A consumer with manual assignment and no Kafka offset commits."""
+        return Consumer(self.settings.consumer_config(client_id))
+
+    def close(self) -> None:
+        """Flush the producer; the admin client closes with the object."""
+        if self._publisher is not None:
+            self._publisher.close()
