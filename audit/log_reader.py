@@ -43,6 +43,18 @@ _FATAL_CODES = {
 }
 
 
+#: Errors of a cluster in a passing state: retried within the timeout, never reported at once.
+_TRANSIENT_CODES = {
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError._UNKNOWN_PARTITION,
+    KafkaError._UNKNOWN_TOPIC,
+    KafkaError._TRANSPORT,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+}
+
+
 class LogReadError(KafkaUnavailableError):
     """The log could not be read: Kafka did not answer, or refused, within the timeout."""
 
@@ -229,7 +241,19 @@ class LogReader:
         self._consumer.pause([TopicPartition(self.topic, partition)])
 
     def _request[T](self, call: Callable[[], T], what: str) -> T:
-        try:
-            return call()
-        except KafkaException as exc:
-            raise kafka_did_not_answer(what, exc, self._timeout, self._describe, LogReadError) from exc
+        """``call()``, retried while the cluster is in a passing state (a new topic's leader not
+        known yet, a leader moving) until the timeout; then, or on any other error, a clear one."""
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                return call()
+            except KafkaException as exc:
+                error = exc.args[0] if exc.args else None
+                passing = isinstance(error, KafkaError) and (
+                    error.retriable() or error.code() in _TRANSIENT_CODES
+                )
+                if not passing or time.monotonic() >= deadline:
+                    raise kafka_did_not_answer(
+                        what, exc, self._timeout, self._describe, LogReadError
+                    ) from exc
+                time.sleep(0.05)

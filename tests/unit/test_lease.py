@@ -1,0 +1,54 @@
+"""The projector lease: one holder per folder, freed by the kernel when the holder dies."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pynenc_kafka.projections.layout import ProjectionLayout
+from pynenc_kafka.projections.lease import ProjectionLease
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_one_holder_at_a_time(tmp_path: Path) -> None:
+    lock = ProjectionLayout(tmp_path, "cluster", "t.events").lock_file
+    first, second = ProjectionLease(lock), ProjectionLease(lock)
+    assert first.try_acquire() and first.try_acquire(), "holding it twice is still holding it"
+    assert not second.try_acquire()
+    assert second.holder_pid() == os.getpid()
+    first.release()
+    assert second.try_acquire()
+    second.release()
+
+
+def test_a_sigkilled_holder_frees_the_lease(tmp_path: Path) -> None:
+    lock = ProjectionLayout(tmp_path, "cluster", "t.events").lock_file
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from pynenc_kafka.projections.lease import ProjectionLease\n"
+        f"assert ProjectionLease(Path({str(lock)!r})).try_acquire()\n"
+        "print('holding', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        lease = ProjectionLease(lock)
+        assert not lease.try_acquire()
+        assert lease.holder_pid() == holder.pid
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        deadline = time.monotonic() + 5
+        while not lease.try_acquire():
+            assert time.monotonic() < deadline, "the lease stayed taken after its holder died"
+            time.sleep(0.01)
+        lease.release()
+    finally:
+        holder.kill()
+        holder.wait(10)
