@@ -12,12 +12,12 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
+from itertools import batched
 from typing import TYPE_CHECKING, Any
 
 from pynenc.app_info import AppInfo
 from pynenc.identifiers.invocation_id import InvocationId
 from pynenc.identifiers.task_id import TaskId
-from pynenc.invocation.status import InvocationStatus
 from pynenc.state_backend.base_state_backend import BaseStateBackend, InvocationHistory
 from pynenc.types import Params, Result
 
@@ -249,24 +249,10 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
     ) -> None:
         """Persist one history entry per invocation, in one publish that waits once."""
         self.store_runner_context(runner_context)
-        registered = status_record.status == InvocationStatus.REGISTERED
-        self._publish(
-            [
-                (
-                    EventKind.STATUS_RECORDED,
-                    payloads.status_recorded(
-                        inv.invocation_id,
-                        InvocationHistory(
-                            invocation_id=inv.invocation_id,
-                            status_record=status_record,
-                            runner_context_id=runner_context.runner_id,
-                            registered_by_inv_id=inv.parent_invocation_id if registered else None,
-                        ),
-                    ),
-                )
-                for inv in invocations
-            ]
+        entries = (
+            (i.invocation_id, payloads.history_entry(i, status_record, runner_context)) for i in invocations
         )
+        self._publish([(EventKind.STATUS_RECORDED, payloads.status_recorded(*entry)) for entry in entries])
 
     def _add_histories(
         self, invocation_ids: list[InvocationId], invocation_history: InvocationHistory
@@ -285,29 +271,16 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
     def iter_invocations_in_timerange(
         self, start_time: datetime, end_time: datetime, batch_size: int = 100
     ) -> Iterator[list[InvocationId]]:
-        seen: set[str] = set()
-        batch: list[InvocationId] = []
-        for row in self._history_rows(start_time, end_time):
-            if row["invocation_id"] not in seen:
-                seen.add(row["invocation_id"])
-                batch.append(InvocationId(row["invocation_id"]))
-                if len(batch) >= batch_size:
-                    yield batch
-                    batch = []
-        if batch:
-            yield batch
+        rows = self._history_rows(start_time, end_time)
+        ids = dict.fromkeys(row["invocation_id"] for row in rows)  # first seen first, once each
+        for chunk in batched(ids, batch_size):
+            yield [InvocationId(i) for i in chunk]
 
     def iter_history_in_timerange(
         self, start_time: datetime, end_time: datetime, batch_size: int = 100
     ) -> Iterator[list[InvocationHistory]]:
-        batch: list[InvocationHistory] = []
-        for row in self._history_rows(start_time, end_time):
-            batch.append(payloads.history_from_row(row))
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+        for chunk in batched(self._history_rows(start_time, end_time), batch_size):
+            yield [payloads.history_from_row(row) for row in chunk]
 
     def _history_rows(self, start_time: datetime, end_time: datetime) -> list[history.HistoryRow]:
         start, end = to_micros(start_time), to_micros(end_time)

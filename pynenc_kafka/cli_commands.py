@@ -24,8 +24,8 @@ from pynenc_kafka.audit.progress_bar import ProgressBar
 from pynenc_kafka.audit.replay import LogReplay, ReplayFolder
 from pynenc_kafka.audit.show import InvocationSnapshot
 from pynenc_kafka.audit.trail import InvocationTrail
-from pynenc_kafka.audit_session import AppLog, AuditSession
 from pynenc_kafka.cli_output import emit_json, row_difference, table
+from pynenc_kafka.cli_session import AppLog, AuditSession
 from pynenc_kafka.conf import ConfigStateBackendKafka
 from pynenc_kafka.projection_daemon import ProjectionDaemon
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint

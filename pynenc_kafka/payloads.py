@@ -25,6 +25,7 @@ from pynenc_kafka.projections.views.runners import RunnerContextRow
 from pynenc_kafka.schemas.timestamps import from_micros, to_micros
 
 if TYPE_CHECKING:
+    from pynenc.invocation.dist_invocation import DistributedInvocation
     from pynenc.runner.runner_context import RunnerContext
 
 
@@ -83,6 +84,23 @@ def invocation_from_rows(
 
 
 # -- history -----------------------------------------------------------------------------
+
+
+def history_entry(
+    inv: DistributedInvocation, status_record: InvocationStatusRecord, runner_context: RunnerContext
+) -> InvocationHistory:
+    """The history entry ``add_histories`` records for one invocation.
+
+    A ``REGISTERED`` entry names the invocation that registered it (its parent), as pynenc's own
+    backends do.
+    """
+    registered = status_record.status == InvocationStatus.REGISTERED
+    return InvocationHistory(
+        invocation_id=inv.invocation_id,
+        status_record=status_record,
+        runner_context_id=runner_context.runner_id,
+        registered_by_inv_id=inv.parent_invocation_id if registered else None,
+    )
 
 
 def status_recorded(invocation_id: str, history: InvocationHistory) -> dict[str, Any]:

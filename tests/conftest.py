@@ -1,6 +1,6 @@
 """Test session setup: one real Kafka broker for the whole session, a unique app per test.
 
-A session that runs only brokerless tests (``tests/unit``) starts no broker.
+A session that runs only brokerless tests (``tests/unit``, ``tests/structure``) starts no broker.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ pytest_plugins = ["pynenc_tests.conftest"]
 _BROKER: SessionBroker | None = None
 TESTS = Path(__file__).resolve().parent
 #: Folders whose tests never touch Kafka: a session of only these starts no broker.
-BROKERLESS = (TESTS / "unit",)
+BROKERLESS = (TESTS / "unit", TESTS / "structure")
 
 
 def needs_broker(config: pytest.Config) -> bool:
