@@ -108,9 +108,8 @@ class EventPublisher:
         arrives; if our own metadata request is outstanding at that moment the refresh
         is skipped and the id waits for a 500 ms retry timer, which a new (forked)
         process's first write would pay. A second request, once the first has answered,
-        always triggers it (measured on new producers: 6-15% took 500 ms with one request,
-        0 of 600 with two, idle or with both cores busy). An unreachable cluster is
-        reported by the first write, not here.
+        always triggers it (the README's figures show how often one request left it waiting).
+        An unreachable cluster is reported by the first write, not here.
         """
         try:
             for _ in range(2):

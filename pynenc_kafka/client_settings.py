@@ -92,9 +92,9 @@ class KafkaClientSettings:
             "bootstrap.servers": self.bootstrap_servers,
             "socket.connection.setup.timeout.ms": int(self.timeout * 1000),
             # librdkafka drops the bootstrap connection once it learns the brokers and waits
-            # half this backoff before connecting to one (measured on a new client's first
-            # request: 55 ms at librdkafka's default of 100 ms, 16 ms at 20 ms). Reconnects
-            # after failures still back off exponentially up to ``reconnect.backoff.max.ms``.
+            # half this backoff before connecting to one, which every new client's first request
+            # pays (the README's figures table has the cost). Reconnects after failures still
+            # back off exponentially up to ``reconnect.backoff.max.ms``.
             "reconnect.backoff.ms": 20,
             "logger": LIBRDKAFKA_LOGGER,
             **self.common,
@@ -104,9 +104,9 @@ class KafkaClientSettings:
         """Options of the idempotent, ``acks=all`` producer."""
         return {
             **self._base(),
-            # Every write waits for its acknowledgement: lingering only adds latency
-            # (measured: 0.6 ms median at 0 ms, 2.2 ms at 1 ms). Concurrent writers still
-            # batch whatever queues while a request is in flight.
+            # Every write waits for its acknowledgement: lingering only adds latency (see the
+            # README's figures). Concurrent writers still batch whatever queues while a request
+            # is in flight.
             "linger.ms": 0,
             "message.timeout.ms": int(self.timeout * 1000),
             "message.max.bytes": self.max_message_bytes,
