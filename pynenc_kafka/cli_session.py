@@ -133,7 +133,7 @@ class AuditSession:
         """
         layout = self.live_layout(log)
         folder = layout.folder
-        if not (folder / "CURRENT").exists():
+        if not layout.is_created:
             raise NoLiveProjectionError(
                 f"this host has no projection of app {log.app_id!r} (looked in {folder}); "
                 "run a worker of the app here, or point --projection-dir at the folder that holds it"

@@ -39,6 +39,7 @@ from pynenc_kafka.projections.batch_codec import BatchEventCodec
 from pynenc_kafka.projections.store import ViewStore
 from pynenc_kafka.projections.writer import ViewWriter
 from pynenc_kafka.schemas.codec import EventCodec
+from pynenc_kafka.schemas.kinds import EventKind
 from pynenc_kafka.schemas.topology import AppTopics, partition_for
 
 _INV = "inv-000000000000"  # placeholders of the ids spliced into the templates (fixed width)
@@ -49,9 +50,9 @@ _EXC = '{"error_name": "ValueError", "error_message": "boom", "traceback": "..."
 def _templates(codec: EventCodec, app_id: str, failing: bool) -> list[bytes]:
     """The encoded events of one invocation's life, with placeholder ids."""
     base = datetime.now(UTC)
-    events: list[tuple[str, dict]] = [
+    events: list[tuple[EventKind, dict]] = [
         (
-            "InvocationRegistered",
+            EventKind.INVOCATION_REGISTERED,
             {
                 "invocation_id": _INV,
                 "call_id_key": "bench.tasks.add:0f3a9c2b7d4e",
@@ -71,7 +72,7 @@ def _templates(codec: EventCodec, app_id: str, failing: bool) -> list[bytes]:
         at = base + timedelta(microseconds=37 * (i + 1))
         events.append(
             (
-                "StatusRecorded",
+                EventKind.STATUS_RECORDED,
                 {
                     "invocation_id": _INV,
                     "status": status.lower(),
@@ -86,12 +87,12 @@ def _templates(codec: EventCodec, app_id: str, failing: bool) -> list[bytes]:
     if failing:
         events.append(
             (
-                "ExceptionSet",
+                EventKind.EXCEPTION_SET,
                 {"invocation_id": _INV, "error_name": "ValueError", "serialized_exception": _EXC},
             )
         )
     else:
-        events.append(("ResultSet", {"invocation_id": _INV, "serialized_result": "3"}))
+        events.append((EventKind.RESULT_SET, {"invocation_id": _INV, "serialized_result": "3"}))
     return [codec.encode(app_id, kind, payload, _EVENT, base) for kind, payload in events]
 
 

@@ -15,6 +15,7 @@ from pynenc_kafka.projections import keys
 from pynenc_kafka.projections.store import View, ViewStore
 from pynenc_kafka.runtime import RUNTIME
 from pynenc_kafka.schemas.codec import EventCodec
+from pynenc_kafka.schemas.kinds import EventKind
 from pynenc_kafka.schemas.topology import partition_for
 from tests.cli.support import record_status, register, run_cli
 from tests.integration.support import backend, end_offsets, projection
@@ -88,7 +89,9 @@ def test_a_lagging_projection_still_verifies_and_lag_counts_what_it_misses(
     late = partition_for("late", log.partitions)
     for i in range(5):
         payload = {"invocation_id": "late", "serialized_result": str(i)}
-        value = codec.encode(be.app.app_id, "ResultSet", payload, str(uuid.uuid4()), datetime.now(UTC))
+        value = codec.encode(
+            be.app.app_id, EventKind.RESULT_SET, payload, str(uuid.uuid4()), datetime.now(UTC)
+        )
         producer.produce(log.name, value, b"late", partition=late)
     assert producer.flush(15) == 0
 

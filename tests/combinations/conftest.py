@@ -83,7 +83,7 @@ class KafkaCombination:
 def build_kafka_combinations() -> list[KafkaCombination]:
     """Every runner pynenc ships, each with the serializer pynenc's own suite pairs it with."""
     runners = sorted(get_runner_subclasses(), key=lambda cls: cls.__name__)
-    serializers = sorted(get_all_subclasses(BaseSerializer), key=lambda cls: cls.__name__)  # type: ignore[type-abstract]
+    serializers = sorted(get_all_subclasses(BaseSerializer), key=lambda cls: cls.__name__)
     return [KafkaCombination(runner, serializers[i % len(serializers)]) for i, runner in enumerate(runners)]
 
 

@@ -14,7 +14,7 @@ from pynenc.identifiers.invocation_id import InvocationId
 
 from pynenc_kafka.schemas.errors import KafkaBackendError
 from tests.conftest import unique_app_id
-from tests.integration.support import backend, projection
+from tests.integration.support import backend, projection, projector_of
 from tests.kafka_broker import BROKER_SCRIPT, free_port
 
 
@@ -85,4 +85,4 @@ def test_a_stopped_broker_fails_writes_clearly_and_loses_no_acknowledged_write(
     assert be._get_result(InvocationId("after")) == "back"
     for i in acked:
         assert be._get_result(InvocationId(f"before-{i}")) == str(i)
-    assert projection(app).projector.running
+    assert projector_of(projection(app)).running

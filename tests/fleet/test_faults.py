@@ -26,6 +26,7 @@ from tests.integration.support import (
     fresh_replay,
     produce_results,
     projection,
+    projector_of,
     run_python,
     view_rows,
 )
@@ -92,7 +93,7 @@ def test_sigkill_of_the_projector_mid_stream_loses_and_doubles_nothing(
     assert be._get_result(InvocationId(f"s-{total - 1}")) == str(total - 1)
     assert live.store.count(View.RESULTS) == total
     log_size = sum(end_offsets(app).values())
-    assert sum(live.projector.state.applied.values()) == log_size, "an event was applied twice or lost"
+    assert sum(projector_of(live).state.applied.values()) == log_size, "an event was applied twice or lost"
     replayed = fresh_replay(app, tmp_path / "replay")
     assert view_rows(replayed) == view_rows(live.store)
     replayed.close()
@@ -106,14 +107,14 @@ def test_restart_over_100k_events_applies_none_of_them_again(
     live = projection(app_instance)
     live.barrier.wait()
     assert be._get_result(InvocationId("bulk-99999")) == "99999"
-    applied = sum(live.projector.state.applied.values())
+    applied = sum(projector_of(live).state.applied.values())
     assert applied >= 100_000
 
     RUNTIME.close_app(be.topics)
     reopened = projection(app_instance)
     reopened.barrier.wait()
-    assert reopened.projector.consumed == 0
-    assert sum(reopened.projector.state.applied.values()) == applied
+    assert projector_of(reopened).consumed == 0
+    assert sum(projector_of(reopened).state.applied.values()) == applied
     assert be._get_result(InvocationId("bulk-12345")) == "12345"
 
 

@@ -30,7 +30,7 @@ def test_the_daemon_projects_for_the_host_and_stops_cleanly_on_sigterm(
         env={**os.environ},
     )
     try:
-        assert daemon.stdout is not None
+        assert daemon.stdout is not None and daemon.stderr is not None
         first = daemon.stdout.readline()
         assert "projecting" in first, first + (daemon.stderr.read() if daemon.poll() is not None else "")
 

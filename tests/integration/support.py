@@ -19,6 +19,7 @@ from pynenc_kafka.backend import KafkaStateBackend
 from pynenc_kafka.projections.projector import Projector
 from pynenc_kafka.projections.store import STATE_VIEWS, ViewStore
 from pynenc_kafka.projections.writer import ViewWriter
+from pynenc_kafka.schemas.kinds import EventKind
 from pynenc_kafka.schemas.topology import partition_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,6 +35,12 @@ def backend(app: Pynenc) -> KafkaStateBackend:
 def projection(app: Pynenc) -> AppProjection:
     """The app's projection in this process."""
     return backend(app).projection
+
+
+def projector_of(opened: AppProjection) -> Projector:
+    """The projector of a projection this process projects (holds the lease of)."""
+    assert opened.projector is not None, "this process does not project the app"
+    return opened.projector
 
 
 def end_offsets(app: Pynenc) -> dict[int, int]:
@@ -83,7 +90,7 @@ def produce_results(app: Pynenc, count: int, bootstrap: str, prefix: str = "bulk
         inv_id = f"{prefix}-{i}"
         value = codec.encode(
             app.app_id,
-            "ResultSet",
+            EventKind.RESULT_SET,
             {"invocation_id": inv_id, "serialized_result": str(i)},
             str(uuid.uuid4()),
             now,

@@ -9,6 +9,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from pynenc_kafka.schemas.codec import EventCodec
+from pynenc_kafka.schemas.kinds import EventKind
 
 
 def test_an_avro_event_round_trips_through_the_broker(kafka_bootstrap: str) -> None:
@@ -27,7 +28,9 @@ def test_an_avro_event_round_trips_through_the_broker(kafka_bootstrap: str) -> N
     event_id, at = str(uuid.uuid4()), datetime(2026, 11, 29, 10, 0, 0, 123456, tzinfo=UTC)
     producer = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True, "acks": "all"})
     producer.produce(
-        topic, codec.encode("round trip", "InvocationRegistered", sent, event_id, at), "inv-ü-1".encode()
+        topic,
+        codec.encode("round trip", EventKind.INVOCATION_REGISTERED, sent, event_id, at),
+        "inv-ü-1".encode(),
     )
     assert producer.flush(30) == 0
 

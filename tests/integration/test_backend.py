@@ -21,7 +21,7 @@ from pynenc_kafka.projections.store import View
 from pynenc_kafka.runtime import RUNTIME
 from pynenc_kafka.schemas.topology import partition_for
 from tests.conftest import unique_app_id
-from tests.integration.support import backend, end_offsets, produce_raw, projection, run_python
+from tests.integration.support import backend, end_offsets, produce_raw, projection, projector_of, run_python
 from tests.kafka_broker import free_port
 
 
@@ -139,20 +139,20 @@ def test_a_restarted_backend_applies_no_event_twice(app_instance: object) -> Non
     for i in range(200):
         be._set_result(InvocationId(f"r-{i}"), str(i))
     projection(app_instance).barrier.wait()  # every partition applied, not only r-199's
-    applied_before = sum(projection(app_instance).projector.state.applied.values())
+    applied_before = sum(projector_of(projection(app_instance)).state.applied.values())
     assert applied_before >= 200
 
     RUNTIME.close_app(be.topics)
     reopened = projection(app_instance)
     assert reopened.is_primary
     reopened.barrier.wait()
-    assert reopened.projector.consumed == 0
-    assert sum(reopened.projector.state.applied.values()) == applied_before
+    assert projector_of(reopened).consumed == 0
+    assert sum(projector_of(reopened).state.applied.values()) == applied_before
     assert be._get_result(InvocationId("r-42")) == "42"
 
     be._set_result(InvocationId("r-new"), "new")
     assert be._get_result(InvocationId("r-new")) == "new"
-    assert reopened.projector.consumed == 1
+    assert projector_of(reopened).consumed == 1
 
 
 def test_an_unreachable_broker_fails_clearly_within_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -197,10 +197,10 @@ def test_bytes_that_are_not_our_events_are_skipped_counted_and_reported(
     with caplog.at_level(logging.WARNING, logger="pynenc_kafka.projector"):
         be._set_result(InvocationId("after-garbage"), "applied anyway")
         assert be._get_result(InvocationId("after-garbage")) == "applied anyway"
-    assert proj.projector.state.skipped.get(partition) == 2
+    assert projector_of(proj).state.skipped.get(partition) == 2
     assert f"partition {partition} offset {start}" in caplog.text
     assert f"partition {partition} offset {start + 1}" in caplog.text
-    assert proj.projector.running
+    assert projector_of(proj).running
 
 
 def test_many_apps_in_one_process_leak_no_threads_or_files(

@@ -13,6 +13,7 @@ from fastavro.schema import load_schema
 
 from pynenc_kafka.schemas import EVENT_SCHEMA_NAME, SCHEMA_DIR
 from pynenc_kafka.schemas.codec import EventCodec, UndecodableEventError, schema_fingerprint
+from pynenc_kafka.schemas.kinds import EventKind
 
 GOLDEN = Path(__file__).parent.parent / "golden"
 RELEASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())
@@ -58,7 +59,7 @@ def test_any_avro_reader_decodes_our_bytes_from_the_header_alone() -> None:
     codec = EventCodec()
     data = codec.encode(
         "app",
-        "ResultSet",
+        EventKind.RESULT_SET,
         {"invocation_id": "i", "serialized_result": "1"},
         "0" * 8 + "-0000-4000-8000-" + "0" * 12,
         datetime(2026, 1, 1, tzinfo=UTC),
@@ -67,6 +68,7 @@ def test_any_avro_reader_decodes_our_bytes_from_the_header_alone() -> None:
     schema = load_schema(str(SCHEMA_DIR / f"{EVENT_SCHEMA_NAME}.avsc"))
     assert data[2:10] == schema_fingerprint(schema)
     record = schemaless_reader(io.BytesIO(data[10:]), schema, None, return_record_name=True)
+    assert isinstance(record, dict)
     assert record["payload"] == (
         "org.pynenc.kafka.events.ResultSet",
         {"invocation_id": "i", "serialized_result": "1"},
@@ -90,7 +92,7 @@ def test_truncated_body_is_refused() -> None:
     codec = EventCodec()
     data = codec.encode(
         "app",
-        "ResultSet",
+        EventKind.RESULT_SET,
         {"invocation_id": "i", "serialized_result": "x" * 50},
         "00000000-0000-4000-8000-000000000000",
         datetime(2026, 1, 1, tzinfo=UTC),

@@ -44,6 +44,6 @@ def test_aggregate_keys() -> None:
 def test_a_kind_is_found_by_short_or_full_name_and_equals_its_text() -> None:
     assert EventKind.of("ResultSet") is EventKind.RESULT_SET
     assert EventKind.of("org.pynenc.kafka.events.ResultSet") is EventKind.RESULT_SET
-    assert EventKind.RESULT_SET == "ResultSet"
+    assert EventKind.RESULT_SET in {"ResultSet"}, "a kind equals its text"
     with pytest.raises(ValueError, match="NoSuchEvent"):
         EventKind.of("NoSuchEvent")
