@@ -12,7 +12,8 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -95,8 +96,14 @@ def _up_to(reader: LogReader, log: AppLog, until: datetime | None) -> OffsetRang
     return cut
 
 
-def _progress(label: str) -> ProgressBar:
-    return ProgressBar(sys.stderr, label)
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr for the block (drawn on a terminal only), erased after it."""
+    bar = ProgressBar(sys.stderr, label)
+    try:
+        yield bar.update
+    finally:
+        bar.close()
 
 
 # -- subcommands --------------------------------------------------------------------------------
@@ -153,13 +160,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     log = session.app_log(args.app)
     with session.reader(log) as reader:
         offsets = _up_to(reader, log, until)
-        bar = _progress("replay")
-        try:
-            result = LogReplay(reader, log.source).run(
-                Path(args.into), offsets, until, args.fresh, bar.update
-            )
-        finally:
-            bar.close()
+        with _progress("replay") as progress:
+            result = LogReplay(reader, log.source).run(Path(args.into), offsets, until, args.fresh, progress)
     rate = result.records / result.seconds if result.seconds > 0 else 0.0
     print(
         f"replayed {result.records:,} records of app {log.app_id!r} into {args.into} in {result.seconds:.1f}s "
@@ -208,13 +210,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 f"{whole.stop}): the topic was recreated; delete {session.live_layout(log).folder} to rebuild it"
             )
         with tempfile.TemporaryDirectory(prefix="pynenc-kafka-verify-") as tmp:
-            bar = _progress("verify")
-            try:
+            with _progress("verify") as progress:
                 result = LogReplay(reader, log.source).run(
-                    Path(tmp) / "replay", OffsetRange(whole.start, stop), on_progress=bar.update
+                    Path(tmp) / "replay", OffsetRange(whole.start, stop), on_progress=progress
                 )
-            finally:
-                bar.close()
             replayed = ViewStore(Path(tmp) / "replay", read_only=True)
             try:
                 comparison = compare(live, replayed)
@@ -296,11 +295,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     log = session.app_log(args.app)
     with session.reader(log) as reader:
         offsets = _up_to(reader, log, until)
-        bar = _progress("export")
-        try:
-            result = AvroExport(reader, log.app_id, args.compression).write(out, offsets, until, bar.update)
-        finally:
-            bar.close()
+        with _progress("export") as progress:
+            result = AvroExport(reader, log.app_id, args.compression).write(out, offsets, until, progress)
     print(
         f"exported {result.events:,} events of app {log.app_id!r} to {out} ({result.size:,} bytes) in "
         f"{result.seconds:.1f}s, {result.skipped:,} records skipped, "
