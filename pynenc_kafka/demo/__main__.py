@@ -2,146 +2,126 @@
 
 ``python -m pynenc_kafka.demo --workers 4 --tasks 3000``: starts worker processes, submits
 tasks (some fail on purpose) and workflows with sub-invocations, waits for every result,
-then prints throughput and a summary read back through the backend.
+then prints throughput and a summary read back through the backend. The terminal gets a
+progress line and the summary; everything else goes to the run's log folder.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import subprocess
+import logging
+import signal
 import sys
 import tempfile
-import time
-import uuid
-from collections import Counter
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+
+from pynenc_kafka.demo.fleet import WorkerDied, start_workers, stop_workers
+from pynenc_kafka.demo.logs import RunLogs, adopt_app_logger, log_to
+from pynenc_kafka.demo.options import configure, parse_args
+from pynenc_kafka.demo.progress import ProgressLine
+from pynenc_kafka.demo.summary import print_summary, shown
+from pynenc_kafka.demo.watch import FleetWatch
+
+logger = logging.getLogger("pynenc_kafka.demo")
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """The demo's options."""
-    parser = argparse.ArgumentParser(prog="python -m pynenc_kafka.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=3, help="worker processes (default 3)")
-    parser.add_argument("--tasks", type=int, default=3000, help="tasks to run in total (default 3000)")
-    parser.add_argument("--workflows", type=int, default=5, help="workflows of 10 sub-invocations each")
-    parser.add_argument("--runner", default="ThreadRunner", help="pynenc runner class of each worker")
-    parser.add_argument("--app", default=f"fleet-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}")
-    return parser.parse_args(argv)
-
-
-def configure(args: argparse.Namespace) -> str:
-    """Put the fleet's settings in the environment, for this process and every worker."""
-    sqlite_path = os.path.join(tempfile.mkdtemp(prefix="pynenc-kafka-demo-"), "pynenc.db")
-    os.environ.update(
-        {
-            "PYNENC_KAFKA_DEMO_APP": args.app,
-            "PYNENC_KAFKA_DEMO_SQLITE": sqlite_path,
-            "PYNENC__RUNNER_CLS": args.runner,
-            "PYNENC__LOGGING_LEVEL": os.environ.get("PYNENC__LOGGING_LEVEL", "critical"),
-        }
+def dead_worker_message(failure: WorkerDied, logs: RunLogs) -> str:
+    """:param failure: the worker that died.
+    :param logs: the run's log folder.
+    :return: two lines for the terminal: what happened (with the last line the worker wrote), its log.
+    """
+    dead = failure.dead
+    how = (
+        f"was killed by {signal.Signals(-dead.returncode).name}"
+        if dead.returncode < 0
+        else f"exited with code {dead.returncode}"
     )
-    # pynenc's runners poll every 0.1 s by default; a busy fleet wants shorter naps.
-    for name in ("PYNENC__RUNNER_LOOP_SLEEP_TIME_SEC", "PYNENC__INVOCATION_WAIT_RESULTS_SLEEP_TIME_SEC"):
-        os.environ.setdefault(name, "0.01")
-    return sqlite_path
+    last = last_line(logs.worker(dead.index))
+    return (
+        f"error: worker {dead.index} (pid {dead.pid}) {how} while the fleet ran"
+        + (f"; its last line: {last}" if last else "")
+        + f"\n       its log: {shown(logs.worker(dead.index))}"
+    )
 
 
-def start_workers(count: int) -> list[subprocess.Popen[bytes]]:
-    """Start ``count`` worker OS processes."""
-    return [subprocess.Popen([sys.executable, "-m", "pynenc_kafka.demo.worker"]) for _ in range(count)]
+def last_line(path: Path) -> str:
+    """:param path: a log file.
+    :return: its last line that is not blank, or ``""``.
+    """
+    try:
+        with path.open("rb") as log:
+            log.seek(0, 2)
+            log.seek(max(0, log.tell() - 4096))
+            lines = log.read().decode(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return next((line.strip() for line in reversed(lines) if line.strip()), "")
 
 
-def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
-    """SIGTERM every worker, then wait (SIGKILL after 20 s)."""
-    for worker in workers:
-        worker.terminate()
-    for worker in workers:
+def run_fleet(workers: int, tasks: int, workflows: int, logs: RunLogs) -> int:
+    """Start the workers, run the work while watching them, stop them, print the summary.
+
+    :param workers: worker processes to start.
+    :param tasks: tasks in total.
+    :param workflows: workflows among them.
+    :param logs: the run's log folder.
+    :return: the exit code.
+    :raises WorkerDied: if a worker exits before the work is done.
+    """
+    from pynenc_kafka.demo import workload  # builds the app from the environment
+
+    adopt_app_logger(workload.app)
+    plan = workload.Plan.for_total(tasks, workflows)
+    logger.info("app %s: %s, %d worker processes", workload.app.app_id, plan, workers)
+    processes = start_workers(workers, logs)
+    try:
+        watch = FleetWatch(processes, workload.count_done, ProgressLine(plan.total))
+        watch.start()
         try:
-            worker.wait(20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-
-
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Submit the work, wait for it, and read the summary back through the backend."""
-    from pynenc_kafka.demo.tasks import app, batch_report, check, score
-
-    workflow_tasks = args.workflows * 11
-    checks = max(1, (args.tasks - workflow_tasks) // 5)
-    scores = max(1, args.tasks - workflow_tasks - checks)
-    started = time.monotonic()
-    score_group = score.parallelize([(i,) for i in range(scores)])
-    check_group = check.parallelize([(i,) for i in range(checks)])
-    workflows = [batch_report(10_000 + 10 * w, 10) for w in range(args.workflows)]
-    results = list(score_group.results)
-    outcomes: Counter[str] = Counter()
-    failed_id = None
-    for inv in check_group.invocations:
-        try:
-            _ = inv.result  # waits; raises the task's exception
-            outcomes["ok"] += 1
-        except Exception:
-            outcomes["failed"] += 1
-            failed_id = failed_id or inv.invocation_id
-    reports = [wf.result for wf in workflows]
-    elapsed = time.monotonic() - started
-    total = scores + checks + workflow_tasks
-
-    backend = app.state_backend
-    window = (datetime.now(UTC) - timedelta(seconds=elapsed + 60), datetime.now(UTC))
-    final_status: dict[str, str] = {}
-    for batch in backend.iter_history_in_timerange(*window, batch_size=1000):
-        for entry in batch:
-            final_status[entry.invocation_id] = entry.status_record.status.value
-    first_wf = workflows[0].invocation_id
-    return {
-        "app": app.app_id,
-        "backend": type(backend).__name__,
-        "tasks": total,
-        "seconds": elapsed,
-        "statuses": Counter(final_status.values()),
-        "sample_result": (score_group.invocations[0].invocation_id, results[0]),
-        "exception": (failed_id, backend.get_exception(failed_id) if failed_id else None),
-        "workflow": (first_wf, sorted(backend.get_workflow_sub_invocations(first_wf))),
-        "workflow_status": backend.get_workflow_data(workflows[0].workflow, "status"),
-        "report_items": sum(len(r) for r in reports),
-        "history": [
-            h.status_record.status.value
-            for h in backend.get_history(score_group.invocations[0].invocation_id)
-        ],
-    }
-
-
-def print_summary(summary: dict[str, Any], workers: int) -> None:
-    """The visible result of the run."""
-    print(f"\n=== pynenc fleet: app {summary['app']!r}, {workers} worker processes, {summary['backend']} ===")
-    print(
-        f"ran {summary['tasks']} tasks in {summary['seconds']:.1f}s: {summary['tasks'] / summary['seconds']:.0f} tasks/s"
-    )
-    print("final statuses (read back from the state backend):", dict(sorted(summary["statuses"].items())))
-    inv_id, value = summary["sample_result"]
-    print(f"a result:     score {inv_id} -> {value!r}; history {' -> '.join(summary['history'])}")
-    failed_id, exc = summary["exception"]
-    print(f"an exception: check {failed_id} -> {type(exc).__name__}: {exc}")
-    wf_id, subs = summary["workflow"]
-    print(
-        f"a workflow:   {wf_id} ran {len(subs)} sub-invocations, workflow data status={summary['workflow_status']!r}"
-    )
-    print(f"              first sub-invocations: {', '.join(subs[:3])}, ...")
+            outcome = workload.run(plan)
+        finally:
+            watch.stop()
+    finally:
+        stop_workers(processes)
+    logger.info("done: %s", outcome)
+    print_summary(outcome, workers, logs.folder)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the fleet end to end."""
+    """Run the fleet end to end.
+
+    :param argv: the options (``None``: the command line's).
+    :return: the exit code: 0 done, 1 failed (one or two lines on stderr), 130 interrupted.
+    """
     args = parse_args(argv)
-    configure(args)
-    workers = start_workers(args.workers)
-    try:
-        summary = run(args)
-    finally:
-        stop_workers(workers)
-    print_summary(summary, args.workers)
-    return 0
+    logs = RunLogs(args.log_dir, args.app)
+    log_to(logs.demo.open("a", encoding="utf-8", buffering=1))
+    print(
+        f"==> running the fleet: {args.workers} worker processes ({args.runner}), {args.tasks} tasks;"
+        f" logs in {shown(logs.folder)}/",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="pynenc-kafka-demo-") as scratch:
+        configure(args, Path(scratch) / "pynenc.db")
+        try:
+            return run_fleet(args.workers, args.tasks, args.workflows, logs)
+        except WorkerDied as failure:
+            message = dead_worker_message(failure, logs)
+            logger.error("%s", message)
+            print(message, file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("interrupted: the workers are stopped", file=sys.stderr)
+            return 130
+        except Exception as error:
+            logger.exception("the fleet failed")
+            first_line = next(iter(str(error).strip().splitlines()), "")
+            print(
+                f"error: the fleet failed: {type(error).__name__}: {first_line}\n"
+                f"       details: {shown(logs.demo)}",
+                file=sys.stderr,
+            )
+            return 1
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pynenc.invocation.status import InvocationStatus
 
-from pynenc_kafka.demo.__main__ import start_workers, stop_workers
+from pynenc_kafka.demo.fleet import start_workers, stop_workers
 from tests.conftest import unique_app_id
 
 

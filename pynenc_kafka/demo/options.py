@@ -1,0 +1,56 @@
+"""The demo's command line, and the settings it puts in the environment of every process of the fleet."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+#: Where each run's log folder goes unless ``--log-dir`` says otherwise (``deploy/fleet``: ``.kafka/fleet-logs``).
+DEFAULT_LOG_DIR = Path("~/.cache/pynenc-kafka/fleet-logs")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the demo's options.
+
+    :param argv: the arguments, without the program name (``None``: ``sys.argv[1:]``).
+    :return: the options.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m pynenc_kafka.demo",
+        description="Run a pynenc worker fleet on the Kafka state backend and show what it did.",
+    )
+    parser.add_argument("--workers", type=int, default=3, help="worker processes (default 3)")
+    parser.add_argument("--tasks", type=int, default=3000, help="tasks to run in total (default 3000)")
+    parser.add_argument("--workflows", type=int, default=5, help="workflows of 10 sub-invocations each")
+    parser.add_argument("--runner", default="ThreadRunner", help="pynenc runner class of each worker")
+    parser.add_argument("--app", default=f"fleet-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}")
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        default=DEFAULT_LOG_DIR,
+        help=f"the run's logs go to DIR/<app>/ (default {DEFAULT_LOG_DIR})",
+    )
+    return parser.parse_args(argv)
+
+
+def configure(args: argparse.Namespace, sqlite_path: Path) -> None:
+    """Put the fleet's settings in the environment, for this process and every worker.
+
+    :param args: the demo's options.
+    :param sqlite_path: the database of pynenc's SQLite broker and orchestrator for this run.
+    """
+    os.environ.update(
+        {
+            "PYNENC_KAFKA_DEMO_APP": args.app,
+            "PYNENC_KAFKA_DEMO_SQLITE": str(sqlite_path),
+            "PYNENC__RUNNER_CLS": args.runner,
+            # pynenc logs every status change at "info"; the logs keep warnings and errors.
+            "PYNENC__LOGGING_LEVEL": os.environ.get("PYNENC__LOGGING_LEVEL", "warning"),
+        }
+    )
+    # pynenc's runners poll every 0.1 s by default; a busy fleet wants shorter naps.
+    for name in ("PYNENC__RUNNER_LOOP_SLEEP_TIME_SEC", "PYNENC__INVOCATION_WAIT_RESULTS_SLEEP_TIME_SEC"):
+        os.environ.setdefault(name, "0.01")
