@@ -39,7 +39,8 @@ ensure_venv() {
     "$python" -m venv "$VENV"
   fi
   stamp="$VENV/.pynenc-kafka-installed${extras:+-$extras}"
-  want="$(cat "$REPO_ROOT/pyproject.toml" "$REPO_ROOT/setup.py" | sha256sum | cut -c1-16)"
+  want="$(for f in pyproject.toml setup.py; do [ ! -f "$REPO_ROOT/$f" ] || cat "$REPO_ROOT/$f"; done \
+          | sha256sum | cut -c1-16)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "==> installing pynenc-kafka${extras:+[$extras]} into $VENV" >&2
     : >"$VENV/pip-install.log"
