@@ -46,6 +46,7 @@ def test_editable_install_maps_the_folders_into_the_namespace() -> None:
     for side, module in zip(
         SIDES, (pynenc_kafka.producers, pynenc_kafka.projections, pynenc_kafka.schemas), strict=True
     ):
+        assert module.__file__ is not None
         assert Path(module.__file__).resolve().parent == REPO / side
 
 
