@@ -13,6 +13,7 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
+from types import FrameType
 
 from pynenc_kafka.demo.fleet import WorkerDied, start_workers, stop_workers
 from pynenc_kafka.demo.logs import RunLogs, adopt_app_logger, log_to
@@ -87,6 +88,17 @@ def run_fleet(workers: int, tasks: int, workflows: int, logs: RunLogs) -> int:
     return 0
 
 
+def interrupt(signum: int, frame: FrameType | None) -> None:
+    """Handle SIGTERM and SIGHUP like Ctrl-C, so the workers are stopped before the demo exits.
+
+    :param signum: the signal.
+    :param frame: where the main thread was.
+    :raises KeyboardInterrupt: always.
+    """
+    del signum, frame
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the fleet end to end.
 
@@ -94,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     :return: the exit code: 0 done, 1 failed (one or two lines on stderr), 130 interrupted.
     """
     args = parse_args(argv)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
     logs = RunLogs(args.log_dir, args.app)
     log_to(logs.demo.open("a", encoding="utf-8", buffering=1))
     print(

@@ -6,11 +6,26 @@ and the tracebacks of failing tasks all go there.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
+import time
 
 from pynenc_kafka.demo.logs import adopt_app_logger, log_to
+
+
+def stop_with_parent(parent: int, interval: float = 1.0) -> None:
+    """SIGTERM this process once its parent is gone, so that no worker outlives a killed fleet.
+
+    The workers run in their own process group, so a signal to the demo's group misses them.
+
+    :param parent: the pid of the process that started this one.
+    :param interval: seconds between two checks.
+    """
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def main() -> None:
@@ -25,6 +40,7 @@ def main() -> None:
         threading.Thread(target=app.runner.stop_runner_loop, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
+    threading.Thread(target=stop_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
     app.runner.run()
     sys.exit(0)
 
