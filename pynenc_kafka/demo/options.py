@@ -54,3 +54,6 @@ def configure(args: argparse.Namespace, sqlite_path: Path) -> None:
     # pynenc's runners poll every 0.1 s by default; a busy fleet wants shorter naps.
     for name in ("PYNENC__RUNNER_LOOP_SLEEP_TIME_SEC", "PYNENC__INVOCATION_WAIT_RESULTS_SLEEP_TIME_SEC"):
         os.environ.setdefault(name, "0.01")
+    # pynenc colours its log lines unless told not to, even into a file (the task processes of
+    # process runners make their own logger). cistell converts with bool(): only "" is false.
+    os.environ.setdefault("PYNENC__LOG_USE_COLORS", "")
