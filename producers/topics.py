@@ -24,6 +24,20 @@ _ACCESS_ERRORS = {
 }
 
 
+def min_insync_replicas(replication: int, setting: int) -> int | None:
+    """The ``min.insync.replicas`` of a new topic, or ``None`` for the broker's default.
+
+    With three replicas or more, an acknowledged write survives the loss of any one broker
+    only if two replicas had it: that is the default then. A setting above 0 always wins.
+
+    :param int replication: The topic's replication factor (``-1``: the broker's default, unknown here).
+    :param int setting: ``kafka_min_insync_replicas``.
+    """
+    if setting > 0:
+        return setting
+    return 2 if replication >= 3 else None
+
+
 @dataclass(frozen=True, slots=True)
 class TopicInfo:
     """What the write and read sides need to know of a topic.
@@ -87,13 +101,16 @@ class TopicProvisioner:
             self.facts.cluster_id = str(metadata.cluster_id)
         return self.facts.cluster_id
 
-    def ensure(self, name: str, partitions: int, replication: int = -1, compacted: bool = False) -> TopicInfo:
+    def ensure(
+        self, name: str, partitions: int, replication: int = -1, compacted: bool = False, min_insync: int = 0
+    ) -> TopicInfo:
         """Return the topic, creating it if it does not exist yet.
 
         :param str name: Topic name.
         :param int partitions: Partition count if the topic is created.
         :param int replication: Replication factor if created (``-1``: the broker's default).
         :param bool compacted: Compacted (a registry) instead of kept forever (a log).
+        :param int min_insync: ``min.insync.replicas`` if created (``0``: see :func:`min_insync_replicas`).
         :return: The topic as the cluster serves it.
         :raises KafkaUnavailableError: If the cluster does not answer in time.
         :raises TopicAccessError: If a permission is missing.
@@ -104,7 +121,7 @@ class TopicProvisioner:
                 return known
             count = self._partitions(name)
             if count is None:
-                self._create(name, partitions, replication, compacted)
+                self._create(name, partitions, replication, compacted, min_insync)
                 count = self._await_leaders(name)
             info = TopicInfo(name, count, self._max_message_bytes(name))
             self.facts.topics[name] = info
@@ -123,9 +140,12 @@ class TopicProvisioner:
             return None
         return len(topic.partitions)
 
-    def _create(self, name: str, partitions: int, replication: int, compacted: bool) -> None:
+    def _create(self, name: str, partitions: int, replication: int, compacted: bool, min_insync: int) -> None:
         config = {"cleanup.policy": "compact"} if compacted else {"cleanup.policy": "delete", **_FOREVER}
         config["max.message.bytes"] = str(self._new_topic_max_bytes)
+        insync = min_insync_replicas(replication, min_insync)
+        if insync is not None:
+            config["min.insync.replicas"] = str(insync)
         topic = NewTopic(name, num_partitions=partitions, replication_factor=replication, config=config)
         future = self._admin.create_topics([topic], request_timeout=self._timeout)[name]
         try:

@@ -47,6 +47,7 @@ class AppSpec:
     :param AppTopics topics: The app's topics.
     :param int partitions: Partitions of the log if this process creates it.
     :param int replication: Replication factor of topics this process creates.
+    :param int min_insync: ``min.insync.replicas`` of topics this process creates (``0``: chosen).
     :param Path root: Host folder of projections.
     :param float barrier_timeout: Seconds a read may wait for the projection.
     :param float takeover_interval: Seconds between takeover attempts of a reader.
@@ -57,6 +58,7 @@ class AppSpec:
     topics: AppTopics
     partitions: int
     replication: int
+    min_insync: int
     root: Path
     barrier_timeout: float
     takeover_interval: float
@@ -74,6 +76,7 @@ class AppSpec:
             topics=AppTopics(conf.kafka_topic_prefix, app_id),
             partitions=int(conf.kafka_partitions),
             replication=int(conf.kafka_replication_factor),
+            min_insync=int(conf.kafka_min_insync_replicas),
             root=conf.projection_root,
             barrier_timeout=float(conf.kafka_read_barrier_timeout),
             takeover_interval=float(conf.kafka_takeover_interval),

@@ -27,6 +27,7 @@ def kafka(
     topic_prefix: str | None = None,
     partitions: int | None = None,
     replication_factor: int | None = None,
+    min_insync_replicas: int | None = None,
     projection_dir: str | None = None,
     read_barrier_timeout: float | None = None,
     timeout: float | None = None,
@@ -44,6 +45,7 @@ def kafka(
     :param topic_prefix: Prefix of the app's topics.
     :param partitions: Partitions of a new app log.
     :param replication_factor: Replication factor of new topics (``-1``: broker default).
+    :param min_insync_replicas: ``min.insync.replicas`` of new topics (``0``: 2 with 3+ replicas).
     :param projection_dir: Host folder of the RocksDB projections.
     :param read_barrier_timeout: Seconds a read may wait for the projection.
     :param timeout: Seconds a write, topic creation or metadata request may take.
@@ -58,6 +60,7 @@ def kafka(
         "kafka_topic_prefix": topic_prefix,
         "kafka_partitions": partitions,
         "kafka_replication_factor": replication_factor,
+        "kafka_min_insync_replicas": min_insync_replicas,
         "kafka_projection_dir": projection_dir,
         "kafka_read_barrier_timeout": read_barrier_timeout,
         "kafka_timeout": timeout,

@@ -57,6 +57,10 @@ class ConfigKafka(ConfigPynencBase):
         Partitions of a new app's event log. An existing topic keeps its count.
     :cvar ConfigField[int] kafka_replication_factor:
         Replication factor of new topics; ``-1`` takes the broker's default.
+    :cvar ConfigField[int] kafka_min_insync_replicas:
+        ``min.insync.replicas`` of new topics: how many replicas must have a write before Kafka
+        acknowledges it (``acks=all``). ``0`` chooses: 2 when the replication factor is 3 or more,
+        otherwise the broker's default.
     :cvar ConfigField[dict] kafka_client_options:
         librdkafka options for every client: ``security.protocol``, ``sasl.*``, ``ssl.*``, ...
         (secret: never logged).
@@ -78,6 +82,7 @@ class ConfigKafka(ConfigPynencBase):
     kafka_topic_prefix = ConfigField("pynenc")
     kafka_partitions = ConfigField(3)
     kafka_replication_factor = ConfigField(-1)
+    kafka_min_insync_replicas = ConfigField(0)
     kafka_client_options = ConfigField(dict[str, Any](), client_options_mapper, secret=True)
     kafka_producer_options = ConfigField(dict[str, Any](), client_options_mapper, secret=True)
     kafka_consumer_options = ConfigField(dict[str, Any](), client_options_mapper, secret=True)

@@ -116,8 +116,9 @@ class Runtime:
 
     def _open(self, spec: AppSpec) -> AppProjection:
         clients = self.cluster(spec.settings)
-        log = clients.topics.ensure(spec.topics.events, spec.partitions, spec.replication)
-        clients.topics.ensure(spec.topics.registry, 1, spec.replication, compacted=True)
+        topics = clients.topics
+        log = topics.ensure(spec.topics.events, spec.partitions, spec.replication, min_insync=spec.min_insync)
+        topics.ensure(spec.topics.registry, 1, spec.replication, compacted=True, min_insync=spec.min_insync)
         return AppProjection(clients, spec, log)
 
     def _evict(self, max_open: int) -> None:

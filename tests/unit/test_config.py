@@ -57,3 +57,14 @@ def test_builder_method_selects_the_backend_and_its_settings(monkeypatch: pytest
     assert builder._config["state_backend_cls"] == "KafkaStateBackend"
     conf = ConfigStateBackendKafka(config_values=builder._config)
     assert (conf.kafka_bootstrap_servers, conf.kafka_partitions, conf.kafka_topic_prefix) == ("h:1", 6, "p")
+
+
+def test_min_insync_replicas_of_new_topics() -> None:
+    from pynenc_kafka.producers.topics import min_insync_replicas
+
+    assert min_insync_replicas(3, 0) == 2, "three replicas: a write acknowledged by two survives a broker"
+    assert min_insync_replicas(5, 0) == 2
+    assert min_insync_replicas(1, 0) is None and min_insync_replicas(-1, 0) is None
+    assert min_insync_replicas(3, 3) == 3 and min_insync_replicas(1, 1) == 1
+    conf = ConfigStateBackendKafka(config_values={"kafka_min_insync_replicas": 2})
+    assert int(conf.kafka_min_insync_replicas) == 2
