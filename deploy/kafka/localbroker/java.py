@@ -3,6 +3,7 @@
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from .console import TAIL_LINES, BrokerError, info
@@ -13,6 +14,8 @@ MIN_JAVA = 17
 """Kafka 4 needs Java 17 or newer for its broker."""
 JVM_OPTIONS = ("-Xms256m", "-Xmx512m", "-Djava.awt.headless=true")
 """A small heap: the broker serves one machine's tests, not production traffic."""
+NODE_JVM_OPTIONS = ("-Xms128m", "-Xmx384m", "-Djava.awt.headless=true")
+"""A smaller heap for each node of a local cluster, so that three fit beside the tests."""
 
 
 def find_java() -> str:
@@ -39,22 +42,39 @@ def find_java() -> str:
     return java
 
 
-def java_command(java: str, libs: Path, main_class: str, *args: str) -> list[str]:
+def java_command(
+    java: str, libs: Path, main_class: str, *args: str, jvm_options: Sequence[str] = JVM_OPTIONS
+) -> list[str]:
     """:param java: the ``java`` executable.
     :param libs: the jar folder.
     :param main_class: the class to run.
     :param args: its arguments.
+    :param jvm_options: the heap and other JVM options.
     :return: the command line, with the quiet log4j2 configuration of ``deploy/kafka``.
     """
     return [
         java,
-        *JVM_OPTIONS,
+        *jvm_options,
         f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
         "-cp",
         str(libs / "*"),
         main_class,
         *args,
     ]
+
+
+def storage_format_command(
+    java: str, libs: Path, layout: Layout, cluster_id: str, jvm_options: Sequence[str]
+) -> list[str]:
+    """:param java: the ``java`` executable.
+    :param libs: the jar folder.
+    :param layout: the data dir (its ``server.properties`` must be written).
+    :param cluster_id: the cluster id to format the log dir with.
+    :param jvm_options: the heap and other JVM options.
+    :return: the command line of Kafka's storage tool that formats the log dir.
+    """
+    format_args = ("format", "-t", cluster_id, "-c", str(layout.server_properties))
+    return java_command(java, libs, "kafka.tools.StorageTool", *format_args, jvm_options=jvm_options)
 
 
 def format_storage(java: str, libs: Path, layout: Layout) -> str:
@@ -68,18 +88,37 @@ def format_storage(java: str, libs: Path, layout: Layout) -> str:
     """
     cluster_id = new_cluster_id()
     info(f"formatting {layout.log_dir} (cluster id {cluster_id})")
-    command = java_command(
-        java,
-        libs,
-        "kafka.tools.StorageTool",
-        "format",
-        "-t",
-        cluster_id,
-        "-c",
-        str(layout.server_properties),
-    )
+    command = storage_format_command(java, libs, layout, cluster_id, JVM_OPTIONS)
     result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     if result.returncode != 0:
         output = result.stdout.splitlines()[-TAIL_LINES:]
         raise BrokerError(f"formatting {layout.log_dir} failed (exit {result.returncode})", output)
     return cluster_id
+
+
+def format_storages(java: str, libs: Path, layouts: Sequence[Layout], cluster_id: str) -> None:
+    """Format the log dirs of a cluster's nodes with one cluster id, all at once.
+
+    :param java: the ``java`` executable.
+    :param libs: the jar folder.
+    :param layouts: the nodes' data dirs (their ``server.properties`` must be written).
+    :param cluster_id: the cluster's id.
+    :raises BrokerError: if the storage tool fails for any node (naming the first).
+    """
+    info(f"formatting {len(layouts)} node log dirs (cluster id {cluster_id})")
+    running = [
+        subprocess.Popen(
+            storage_format_command(java, libs, layout, cluster_id, NODE_JVM_OPTIONS),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for layout in layouts
+    ]
+    outputs = [process.communicate()[0] for process in running]
+    for layout, process, output in zip(layouts, running, outputs, strict=True):
+        if process.returncode != 0:
+            raise BrokerError(
+                f"formatting {layout.log_dir} failed (exit {process.returncode})",
+                output.splitlines()[-TAIL_LINES:],
+            )

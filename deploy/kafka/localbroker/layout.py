@@ -75,6 +75,34 @@ class Layout:
         return self.data_dir / ".broker.lock"
 
 
+@dataclass(frozen=True)
+class ClusterLayout:
+    """The files of a local cluster's data dir: one broker data dir per node, and
+    ``cluster.properties``, which makes the folder a cluster's.
+
+    :param data_dir: absolute path of the cluster's data dir.
+    """
+
+    data_dir: Path
+
+    @property
+    def cluster_file(self) -> Path:
+        """:return: the node count and the cluster id, written before any node is formatted."""
+        return self.data_dir / "cluster.properties"
+
+    @property
+    def root(self) -> Layout:
+        """:return: the data dir itself as a broker layout: its lock file serialises ``start``
+        and ``stop`` of the whole cluster and of each node."""
+        return Layout(self.data_dir)
+
+    def node(self, node_id: int) -> Layout:
+        """:param node_id: a node's ``node.id``, from 1.
+        :return: the node's own data dir, ``node-<id>``, laid out as a single broker's.
+        """
+        return Layout(self.data_dir / f"node-{node_id}")
+
+
 def default_data_dir() -> Path:
     """:return: ``$PYNENC_KAFKA_BROKER_HOME`` or ``<repo>/.kafka/broker``."""
     home = os.environ.get("PYNENC_KAFKA_BROKER_HOME")

@@ -5,10 +5,11 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from .console import TAIL_LINES, info
-from .java import java_command
+from .java import JVM_OPTIONS, java_command
 from .layout import Layout
 
 STOP_GRACE_SECONDS = 30.0
@@ -17,7 +18,9 @@ KILL_WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.25
 
 
-def launch(java: str, libs: Path, layout: Layout) -> subprocess.Popen[bytes]:
+def launch(
+    java: str, libs: Path, layout: Layout, jvm_options: Sequence[str] = JVM_OPTIONS
+) -> subprocess.Popen[bytes]:
     """Start ``kafka.Kafka`` detached (new session), logging to ``broker.log``.
 
     The previous run's log is kept as ``broker.log.1``.
@@ -25,11 +28,12 @@ def launch(java: str, libs: Path, layout: Layout) -> subprocess.Popen[bytes]:
     :param java: the ``java`` executable.
     :param libs: the jar folder.
     :param layout: the data dir.
+    :param jvm_options: the heap and other JVM options.
     :return: the broker process, whose pid is written to the pid file.
     """
     with contextlib.suppress(FileNotFoundError):
         layout.broker_log.replace(layout.broker_log.with_name("broker.log.1"))
-    command = java_command(java, libs, "kafka.Kafka", str(layout.server_properties))
+    command = java_command(java, libs, "kafka.Kafka", str(layout.server_properties), jvm_options=jvm_options)
     with layout.broker_log.open("wb") as log:
         process = subprocess.Popen(
             command,
@@ -112,6 +116,28 @@ def terminate(pid: int, layout: Layout) -> None:
             os.kill(pid, signal.SIGKILL)
             wait_until_gone(pid, layout, KILL_WAIT_SECONDS)
     layout.pid_file.unlink(missing_ok=True)
+
+
+def terminate_all(brokers: Sequence[tuple[int, Layout]]) -> None:
+    """Stop several brokers at once: SIGTERM to all, then SIGKILL to those still up after
+    the grace period.
+
+    A cluster's nodes shut down cleanly only while a majority of its controllers still
+    runs, so they are all told at once rather than one after the other.
+
+    :param brokers: each broker's pid (checked to be ours by the caller) and data dir.
+    """
+    for pid, _ in brokers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for pid, layout in brokers:
+        if not wait_until_gone(pid, layout, max(deadline - time.monotonic(), 0.0)):
+            info(f"pid {pid} did not stop in {STOP_GRACE_SECONDS:g}s: killing it")
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            wait_until_gone(pid, layout, KILL_WAIT_SECONDS)
+        layout.pid_file.unlink(missing_ok=True)
 
 
 def log_tail(layout: Layout) -> list[str]:

@@ -3,6 +3,7 @@
 import base64
 import re
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 
 from .layout import Layout
@@ -10,6 +11,11 @@ from .layout import Layout
 HOST = "127.0.0.1"
 """The broker listens on loopback only: it is for this machine's tests and tools."""
 NODE_ID = 1
+"""The ``node.id`` of the single-node broker."""
+CLUSTER_REPLICATION = 3
+"""Replicas of every topic of a local cluster (new topics, offsets, transactions)."""
+CLUSTER_MIN_ISR = 2
+"""In-sync replicas a cluster's write needs before it is acknowledged (``acks=all``)."""
 
 
 def _escape_property(value: str) -> str:
@@ -22,18 +28,22 @@ def _escape_property(value: str) -> str:
     return "".join(ch if ord(ch) < 128 else f"\\u{ord(ch):04x}" for ch in escaped)
 
 
-def render_server_properties(layout: Layout, port: int, controller_port: int) -> str:
-    """Build the KRaft combined-mode configuration of the single node.
+def _server_settings(
+    layout: Layout, node_id: int, port: int, controller_port: int, voters: str
+) -> dict[str, object]:
+    """The settings every node has, single or in a cluster, with single-node replication.
 
-    :param layout: the data dir.
-    :param port: the client (PLAINTEXT) port.
-    :param controller_port: the controller (CONTROLLER) port.
-    :return: the text of ``server.properties``.
+    :param layout: the node's data dir.
+    :param node_id: its ``node.id``.
+    :param port: its client (PLAINTEXT) port.
+    :param controller_port: its controller (CONTROLLER) port.
+    :param voters: ``controller.quorum.voters``: ``id@host:port`` of every controller.
+    :return: the settings, in the order they are written.
     """
-    settings: dict[str, object] = {
+    return {
         "process.roles": "broker,controller",
-        "node.id": NODE_ID,
-        "controller.quorum.voters": f"{NODE_ID}@{HOST}:{controller_port}",
+        "node.id": node_id,
+        "controller.quorum.voters": voters,
         "listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
         "advertised.listeners": f"PLAINTEXT://{HOST}:{port}",
         "inter.broker.listener.name": "PLAINTEXT",
@@ -50,11 +60,56 @@ def render_server_properties(layout: Layout, port: int, controller_port: int) ->
         "share.coordinator.state.topic.min.isr": 1,
         "group.initial.rebalance.delay.ms": 0,
     }
+
+
+def _render(settings: dict[str, object]) -> str:
+    """:param settings: the settings, in order.
+    :return: the text of ``server.properties``.
+    """
     lines = [
         "# Written by deploy/kafka/broker on every start: edits here are overwritten.",
         *(f"{key}={_escape_property(str(value))}" for key, value in settings.items()),
     ]
     return "\n".join(lines) + "\n"
+
+
+def render_server_properties(layout: Layout, port: int, controller_port: int) -> str:
+    """Build the KRaft combined-mode configuration of the single node.
+
+    :param layout: the data dir.
+    :param port: the client (PLAINTEXT) port.
+    :param controller_port: the controller (CONTROLLER) port.
+    :return: the text of ``server.properties``.
+    """
+    voters = f"{NODE_ID}@{HOST}:{controller_port}"
+    return _render(_server_settings(layout, NODE_ID, port, controller_port, voters))
+
+
+def render_node_properties(layout: Layout, node_id: int, ports: Sequence[tuple[int, int]]) -> str:
+    """Build the KRaft combined-mode configuration of one node of a local cluster.
+
+    Every node is a controller too, so the quorum has one voter per node. Topics are
+    replicated on three nodes and a write needs two in-sync replicas, so that losing
+    any one node loses no acknowledged write and does not stop writes.
+
+    :param layout: the node's data dir.
+    :param node_id: its ``node.id``, from 1.
+    :param ports: the client and controller ports of every node, node 1 first.
+    :return: the text of the node's ``server.properties``.
+    """
+    port, controller_port = ports[node_id - 1]
+    voters = ",".join(f"{number}@{HOST}:{quorum}" for number, (_, quorum) in enumerate(ports, start=1))
+    settings = _server_settings(layout, node_id, port, controller_port, voters)
+    replicated = {
+        "default.replication.factor": CLUSTER_REPLICATION,
+        "min.insync.replicas": CLUSTER_MIN_ISR,
+        "offsets.topic.replication.factor": CLUSTER_REPLICATION,
+        "transaction.state.log.replication.factor": CLUSTER_REPLICATION,
+        "transaction.state.log.min.isr": CLUSTER_MIN_ISR,
+        "share.coordinator.state.topic.replication.factor": CLUSTER_REPLICATION,
+        "share.coordinator.state.topic.min.isr": CLUSTER_MIN_ISR,
+    }
+    return _render({**settings, **replicated})
 
 
 def read_properties(path: Path) -> dict[str, str]:

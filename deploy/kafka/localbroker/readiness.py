@@ -8,6 +8,7 @@ another broker that happens to listen on the port does not count.
 import logging
 import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaException
@@ -77,8 +78,19 @@ def ask_cluster(port: int, timeout: float = PROBE_SECONDS) -> ClusterView | None
     :param timeout: seconds to wait for the answer.
     :return: what the broker said, or None if nothing answered in time.
     """
+    return ask_servers([port], timeout)
+
+
+def ask_servers(ports: Sequence[int], timeout: float = PROBE_SECONDS) -> ClusterView | None:
+    """Ask whichever of the brokers on ``ports`` answers first for the cluster metadata.
+
+    :param ports: the brokers' ports on 127.0.0.1 (the client's bootstrap servers).
+    :param timeout: seconds to wait for the answer.
+    :return: what a broker said, or None if nothing answered in time.
+    """
+    bootstrap = ",".join(f"{HOST}:{port}" for port in ports)
     admin = AdminClient(
-        {"bootstrap.servers": f"{HOST}:{port}", "client.id": CLIENT_ID},
+        {"bootstrap.servers": bootstrap, "client.id": CLIENT_ID},
         logger=LIBRDKAFKA_LOGGER,
     )
     try:
@@ -112,6 +124,23 @@ def broker_answers(port: int, cluster_id: str | None, timeout: float = PROBE_SEC
         and view.cluster_id == cluster_id
         and any(broker.port == port for broker in view.brokers)
     )
+
+
+def listed_nodes(
+    ports: Mapping[int, int], cluster_id: str | None, timeout: float = PROBE_SECONDS
+) -> set[int]:
+    """Ask a cluster's nodes which of them are live members.
+
+    :param ports: each node's ``node.id`` to its client port.
+    :param cluster_id: the cluster id the nodes were formatted with.
+    :param timeout: seconds to wait for the answer.
+    :return: the node ids that the cluster lists as live brokers on their own ports
+        (none if no node answered, or the answer is another cluster's).
+    """
+    view = ask_servers(sorted(ports.values()), timeout)
+    if cluster_id is None or view is None or view.cluster_id != cluster_id:
+        return set()
+    return {broker.node_id for broker in view.brokers if ports.get(broker.node_id) == broker.port}
 
 
 def wait_until_ready(
