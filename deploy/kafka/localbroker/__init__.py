@@ -1,11 +1,12 @@
-"""Run a local single-node Apache Kafka broker (KRaft mode) without Docker.
+"""Run a local Apache Kafka broker (KRaft mode), or a local cluster, without Docker.
 
 The package behind ``deploy/kafka/broker``::
 
-    deploy/kafka/broker start  [--port 9092] [--controller-port PORT]
-                               [--data-dir DIR] [--timeout SECONDS]
-    deploy/kafka/broker stop   [--data-dir DIR]
-    deploy/kafka/broker status [--data-dir DIR]
+    deploy/kafka/broker start  [--nodes N | --node ID] [--port 9092]
+                               [--controller-port PORT] [--data-dir DIR]
+                               [--timeout SECONDS]
+    deploy/kafka/broker stop   [--node ID] [--data-dir DIR]
+    deploy/kafka/broker status [--json] [--data-dir DIR]
 
 ``start`` downloads the broker's jars from Maven Central once (with ``mvn``,
 ``deploy/kafka/pom.xml`` and the version in ``deploy/kafka/VERSION``) into a
@@ -17,14 +18,29 @@ line on stdout is ``KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:PORT``.
 The data dir holds ``server.properties``, ``kraft-logs/`` (topics and the
 metadata log), ``broker.log`` and ``broker.pid``.
 
+``start --nodes 3`` starts a local cluster instead: three nodes, each broker and
+controller (a three-voter quorum), with one cluster id, topics replicated three
+times and two in-sync replicas per write. Its data dir holds
+``cluster.properties`` (node count, cluster id) and one broker data dir per
+node, ``node-<id>/``, laid out as above. It returns once the cluster lists
+every node as a live broker; its last line is
+``KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3``. ``stop``
+and ``status`` act on whatever the data dir holds; ``stop --node ID`` and
+``start --node ID`` stop and start one node of a running cluster, and
+``status --json`` gives each node's pid and ports.
+
 Exit codes: 0 ok, 1 error (one ``broker: error:`` line on stderr, sometimes
-followed by a log tail), 2 usage error, 3 ``status`` found the broker down,
-130 interrupted.
+followed by a log tail), 2 usage error, 3 ``status`` found the broker (or a
+cluster node) down, 130 interrupted.
 
 Modules, one job each: :mod:`.console` (messages and exit codes),
 :mod:`.layout` (where things are, the Kafka version), :mod:`.properties`
 (``server.properties`` and the cluster id), :mod:`.jars` (the jar cache, filled
 by Maven), :mod:`.java` (the JVM and the storage format), :mod:`.process`
 (the broker process), :mod:`.ports`, :mod:`.readiness` (asking the broker
-through confluent-kafka's ``AdminClient``), :mod:`.commands` and :mod:`.cli`.
+through confluent-kafka's ``AdminClient``), :mod:`.commands` (the single
+broker's commands), :mod:`.cluster` (what a data dir's nodes run, as text or
+JSON), :mod:`.cluster_launch` (configuring, launching and waiting for a
+cluster's nodes), :mod:`.cluster_commands` (the cluster's commands) and
+:mod:`.cli`.
 """

@@ -4,15 +4,19 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import commands
+from . import cluster_commands, commands
+from .cluster import read_config
 from .console import EXIT_DOWN, EXIT_ERROR, EXIT_INTERRUPTED, BrokerError, report_error
 from .java import MIN_JAVA
+from .layout import ClusterLayout, make_layout
 from .ports import DEFAULT_PORT
 from .process import STOP_GRACE_SECONDS
 from .properties import HOST
 
 DEFAULT_TIMEOUT = 90.0
 """Seconds ``start`` waits for a launched broker: generous, for a loaded machine."""
+MAX_NODES = 9
+"""The largest local cluster: every node is also a controller, and all share one machine."""
 
 
 def _port(text: str) -> int:
@@ -37,13 +41,36 @@ def _positive_seconds(text: str) -> float:
     return seconds
 
 
+def _node_count(text: str) -> int:
+    """:param text: an option value.
+    :return: it as a node count: 1 (a single broker), or 3 to :data:`MAX_NODES` (a cluster
+        that keeps its quorum and three replicas when one node is down).
+    :raises argparse.ArgumentTypeError: if it is not one (a usage error, exit 2).
+    """
+    nodes = int(text)
+    if nodes != 1 and not 3 <= nodes <= MAX_NODES:
+        raise argparse.ArgumentTypeError(f"must be 1, or 3 to {MAX_NODES}")
+    return nodes
+
+
+def _node_id(text: str) -> int:
+    """:param text: an option value.
+    :return: it as a node id (from 1).
+    :raises argparse.ArgumentTypeError: if it is not positive (a usage error, exit 2).
+    """
+    node_id = int(text)
+    if node_id < 1:
+        raise argparse.ArgumentTypeError("node ids start at 1")
+    return node_id
+
+
 def build_parser() -> argparse.ArgumentParser:
     """:return: the command line parser of ``broker``."""
     parser = argparse.ArgumentParser(
         prog="broker",
         description="Run a local single-node Apache Kafka broker (KRaft mode) on "
-        f"{HOST}, without Docker. Needs Java {MIN_JAVA}+ on PATH, and Maven (mvn) "
-        "the first time, to download the jars.",
+        f"{HOST}, without Docker, or a local cluster of several nodes (--nodes 3). Needs "
+        f"Java {MIN_JAVA}+ on PATH, and Maven (mvn) the first time, to download the jars.",
         epilog="Environment: PYNENC_KAFKA_BROKER_HOME (default data dir, else "
         "<repo>/.kafka/broker); PYNENC_KAFKA_JARS (jar cache, else "
         "~/.cache/pynenc-kafka/kafka-<version>). Exit codes: 0 ok, 1 error, "
@@ -61,21 +88,41 @@ def build_parser() -> argparse.ArgumentParser:
     start = subcommands.add_parser(
         "start",
         parents=[data_dir],
-        help="start the broker (or report the running one)",
+        help="start the broker or cluster (or report the running one)",
         description="Start the broker and wait until it serves metadata. The last line "
         f"on stdout is KAFKA_BOOTSTRAP_SERVERS={HOST}:PORT. If this data dir's broker "
-        "already runs, report it. The data dir is formatted once and then reused.",
+        "already runs, report it. The data dir is formatted once and then reused. "
+        "With --nodes 3, start a cluster of three nodes (each broker and controller, "
+        "in node-<id>/ of the data dir; topics replicated three times, two in-sync "
+        f"replicas per write) and wait until it lists them all; the last line is then "
+        f"KAFKA_BOOTSTRAP_SERVERS={HOST}:P1,{HOST}:P2,{HOST}:P3.",
+    )
+    sizes = start.add_mutually_exclusive_group()
+    sizes.add_argument(
+        "--nodes",
+        type=_node_count,
+        metavar="N",
+        help=f"1 for a single broker, 3 to {MAX_NODES} for a cluster (default: what the data "
+        "dir holds, else 1)",
+    )
+    sizes.add_argument(
+        "--node",
+        type=_node_id,
+        metavar="ID",
+        help="start only this stopped node of the data dir's cluster, on its own ports",
     )
     start.add_argument(
         "--port",
         type=_port,
-        help=f"client port (default: the data dir's last port, else {DEFAULT_PORT})",
+        help=f"client port (default: the data dir's last port, else {DEFAULT_PORT}); node i "
+        "of a cluster gets PORT+i-1",
     )
     start.add_argument(
         "--controller-port",
         type=_port,
         metavar="PORT",
-        help="KRaft controller port (default: the data dir's last one, else PORT+1 or a free port)",
+        help="KRaft controller port (default: the data dir's last one, else PORT+1 or a free "
+        "port); node i of a cluster gets PORT+i-1 (default there: after the client ports)",
     )
     start.add_argument(
         "--timeout",
@@ -85,18 +132,28 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"how long to wait for the launched broker to answer (default: {DEFAULT_TIMEOUT:g})",
     )
 
-    subcommands.add_parser(
+    stop = subcommands.add_parser(
         "stop",
         parents=[data_dir],
-        help="stop the broker",
+        help="stop the broker or cluster",
         description="Stop the broker whose pid is in <data-dir>/broker.pid: SIGTERM, "
-        f"then SIGKILL after {STOP_GRACE_SECONDS:g}s. Exits 0 if nothing runs.",
+        f"then SIGKILL after {STOP_GRACE_SECONDS:g}s. Exits 0 if nothing runs. A "
+        "cluster's nodes (pids in <data-dir>/node-<id>/broker.pid) are all told at once.",
     )
-    subcommands.add_parser(
+    stop.add_argument("--node", type=_node_id, metavar="ID", help="stop only this node of the cluster")
+    status = subcommands.add_parser(
         "status",
         parents=[data_dir],
-        help="tell whether the broker is up",
-        description=f"Print 'up {HOST}:PORT (pid N)' and exit 0, or 'down' and exit {EXIT_DOWN}.",
+        help="tell whether the broker or cluster is up",
+        description=f"Print 'up {HOST}:PORT (pid N)' and exit 0, or 'down' and exit {EXIT_DOWN}. "
+        f"For a cluster, print 'node ID up {HOST}:PORT (pid N)' or 'node ID down ...' per "
+        f"node, and exit 0 only if all are up.",
+    )
+    status.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object instead: data_dir, cluster_id, bootstrap_servers and "
+        "nodes (each with node_id, up, pid, port, controller_port, data_dir and log)",
     )
     return parser
 
@@ -108,11 +165,31 @@ def run(args: argparse.Namespace) -> int:
     :return: the exit code.
     """
     data_dir: Path | None = args.data_dir
+    layout = make_layout(data_dir)
+    config = read_config(ClusterLayout(layout.data_dir))
     if args.command == "start":
-        return commands.start(data_dir, args.port, args.controller_port, args.timeout)
+        if args.node is not None:
+            if args.port or args.controller_port:
+                raise BrokerError(
+                    "--node starts a node on its own ports: leave out --port and --controller-port"
+                )
+            return cluster_commands.start_node(data_dir, args.node, args.timeout)
+        nodes: int = args.nodes or (config.nodes if config else 1)
+        if nodes == 1 and config is None:
+            return commands.start(data_dir, args.port, args.controller_port, args.timeout)
+        if nodes == 1 or (config is None and layout.server_properties.exists()):
+            kind = f"a {config.nodes}-node cluster" if config else "a single broker"
+            raise BrokerError(f"{layout.data_dir} holds {kind}: use another --data-dir")
+        return cluster_commands.start(data_dir, nodes, args.port, args.controller_port, args.timeout)
+    if config is not None:
+        if args.command == "stop":
+            return cluster_commands.stop(data_dir, args.node)
+        return cluster_commands.status(data_dir, args.json)
     if args.command == "stop":
+        if args.node is not None:
+            raise BrokerError(f"{layout.data_dir} holds no cluster: --node names a node of a cluster")
         return commands.stop(data_dir)
-    return commands.status(data_dir)
+    return commands.status(data_dir, args.json)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

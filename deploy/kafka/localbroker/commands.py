@@ -3,6 +3,7 @@
 import time
 from pathlib import Path
 
+from .cluster import single_state, status_json
 from .console import EXIT_DOWN, EXIT_OK, BrokerError, info
 from .jars import ensure_jars, jar_cache_dir
 from .java import find_java, format_storage
@@ -138,17 +139,22 @@ def stop(data_dir: Path | None) -> int:
     return EXIT_OK
 
 
-def status(data_dir: Path | None) -> int:
+def status(data_dir: Path | None, as_json: bool = False) -> int:
     """``broker status``: tell whether the data dir's broker runs and answers.
 
     :param data_dir: ``--data-dir``, if given.
+    :param as_json: ``--json``: print :func:`~.cluster.status_json` (one node) instead.
     :return: 0 if up, :data:`~.console.EXIT_DOWN` if down.
     """
     layout = make_layout(data_dir)
     pid = read_live_pid(layout)
     port, _ = previous_ports(layout)
-    if pid is not None and port is not None and broker_answers(port, read_cluster_id(layout)):
+    cluster_id = read_cluster_id(layout)
+    up = pid is not None and port is not None and broker_answers(port, cluster_id)
+    if as_json:
+        print(status_json(layout.data_dir, cluster_id, [single_state(layout)], [up]))
+    elif up:
         print(f"up {HOST}:{port} (pid {pid})")
-        return EXIT_OK
-    print("down")
-    return EXIT_DOWN
+    else:
+        print("down")
+    return EXIT_OK if up else EXIT_DOWN
