@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaError, KafkaException, TopicCollection
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
 
 from pynenc_kafka.producers.errors import KafkaUnavailableError, TopicAccessError
@@ -45,11 +45,14 @@ class TopicInfo:
     :param str name: Topic name.
     :param int partitions: Its partition count.
     :param int max_message_bytes: The topic's ``max.message.bytes``.
+    :param str topic_id: Kafka's id of the topic: a topic deleted and created again under the
+        same name gets a new one, so state built from the old log is never taken for the new.
     """
 
     name: str
     partitions: int
     max_message_bytes: int
+    topic_id: str
 
 
 @dataclass
@@ -123,9 +126,26 @@ class TopicProvisioner:
             if count is None:
                 self._create(name, partitions, replication, compacted, min_insync)
                 count = self._await_leaders(name)
-            info = TopicInfo(name, count, self._max_message_bytes(name))
+            info = TopicInfo(name, count, self._max_message_bytes(name), self.topic_id(name))
             self.facts.topics[name] = info
             return info
+
+    def forget(self, name: str) -> None:
+        """Drop what this process knows of a topic (it was deleted, or created again)."""
+        with self._lock:
+            self.facts.topics.pop(name, None)
+
+    def topic_id(self, name: str) -> str:
+        """Kafka's id of the topic as the cluster serves it now.
+
+        :raises KafkaUnavailableError: If the cluster does not answer in time, or has no such topic.
+        """
+        futures = self._call(
+            lambda: self._admin.describe_topics(TopicCollection([name]), request_timeout=self._timeout),
+            f"describe topic {name}",
+        )
+        description = self._call(lambda: futures[name].result(), f"describe topic {name}")
+        return str(description.topic_id)
 
     def _partitions(self, name: str) -> int | None:
         metadata = self._call(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from pynenc_kafka.projections.errors import ReadBarrierTimeoutError
+from pynenc_kafka.projections.errors import LogRewoundError, ReadBarrierTimeoutError
 from pynenc_kafka.projections.progress import ProjectionProgress
 from pynenc_kafka.schemas.errors import KafkaUnavailableError, kafka_did_not_answer
 
@@ -82,9 +82,17 @@ class ReadBarrier:
         :raises ReadBarrierTimeoutError: If it did not within the timeout.
         :raises KafkaUnavailableError: If Kafka did not say where the log ends: the read could
             not be sure to see other processes' writes.
+        :raises LogRewoundError: If the log ends before what the projection applied (a new log).
         """
         targets = self.end_offsets(self._all if partitions is None else partitions)
         if self.progress.reached(targets):
+            applied = self.progress.snapshot()
+            rewound = {p: (end, applied[p]) for p, end in targets.items() if applied.get(p, 0) > end}
+            if rewound:
+                raise LogRewoundError(
+                    f"the log ends before offsets the projection applied (partition -> (end, applied): "
+                    f"{rewound}): the topic was deleted and created again"
+                )
             return
         self._health()
         if not self.progress.wait_for(targets, self._timeout):

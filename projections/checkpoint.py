@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from pynenc_kafka.projections.errors import ForeignProjectionError
+from pynenc_kafka.projections.errors import ForeignProjectionError, StaleProjectionError
 from pynenc_kafka.projections.store import View, ViewBatch, ViewStore, dump
 
 _OFFSET = b"offset:"
@@ -77,12 +77,19 @@ class ProjectionCheckpoint:
             batch.put(View.CHECKPOINT, _p(_SKIPPED, p), state.skipped.get(p, 0).to_bytes(8, "big"))
         batch.put(View.CHECKPOINT, _PENDING_PURGES, dump(state.pending_purges))
 
-    def bind(self, cluster_id: str, topic: str, app_id: str) -> None:
+    def bind(self, cluster_id: str, topic: str, app_id: str, topic_id: str | None = None) -> None:
         """Claim a new folder for one app's log, or check that it already belongs to it.
 
+        :param str cluster_id: The Kafka cluster's id.
+        :param str topic: The log's name.
+        :param str app_id: The app.
+        :param topic_id: Kafka's id of the log; ``None`` (a reader that does not know it) accepts
+            any log of that name.
+        :raises StaleProjectionError: If the folder was built from an earlier topic of the same name.
         :raises ForeignProjectionError: If the folder holds another cluster's, topic's or app's views.
         """
-        identity = {"cluster_id": cluster_id, "topic": topic, "app_id": app_id}
+        named = {"cluster_id": cluster_id, "topic": topic, "app_id": app_id}
+        identity = named if topic_id is None else {**named, "topic_id": topic_id}
         stored = self._store.get(View.CHECKPOINT, _IDENTITY)
         if stored is None:
             if self._store.is_secondary:
@@ -95,6 +102,16 @@ class ProjectionCheckpoint:
             found = json.loads(stored)
         except ValueError:
             found = None
+        if found == identity:
+            return
+        if isinstance(found, dict) and {k: v for k, v in found.items() if k != "topic_id"} == named:
+            if topic_id is None:
+                return
+            raise StaleProjectionError(
+                f"projection folder {self._store.path} was built from an earlier topic {topic!r} (topic id "
+                f"{found.get('topic_id', 'unknown')}), not from the one Kafka serves now (topic id {topic_id}): "
+                "the topic was deleted and created again"
+            )
         if found != identity:
             raise ForeignProjectionError(
                 f"projection folder {self._store.path} holds views of {found}, not of {identity}; "

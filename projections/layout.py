@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,9 +52,56 @@ class ProjectionLayout:
         """Whether the projecting process has fully created the RocksDB."""
         return self.ready_file.exists()
 
-    def mark_created(self) -> None:
-        """Say that the RocksDB is fully created (by the process holding the lease)."""
-        self.ready_file.touch()
+    def built_from(self) -> str | None:
+        """What the ready file says the RocksDB was built from (topic id and build), or ``None``."""
+        try:
+            return self.ready_file.read_text() or None
+        except OSError:
+            return None
+
+    def mark_created(self, topic_id: str) -> None:
+        """Say that the RocksDB is fully created from the log ``topic_id`` (by the lease holder).
+
+        The ready file names the topic id and RocksDB's own ``IDENTITY`` of this build, and is
+        replaced only when they change: a reader that opened an earlier build (of a deleted topic,
+        or of a damaged folder since rebuilt) sees the file change (:meth:`ready_stamp`).
+        """
+        built_from = f"{topic_id} {self.db_identity()}"
+        if self.built_from() == built_from:
+            return
+        partial = self.ready_file.with_name(self.ready_file.name + ".tmp")
+        partial.write_text(built_from)
+        partial.replace(self.ready_file)
+
+    def db_identity(self) -> str:
+        """RocksDB's ``IDENTITY`` of the folder: a new one each time the RocksDB is created."""
+        try:
+            return (self.folder / "IDENTITY").read_text().strip()
+        except OSError:
+            return "unknown"
+
+    def ready_stamp(self) -> tuple[int, int] | None:
+        """The ready file's inode and change time: it changes when the RocksDB is rebuilt."""
+        try:
+            found = self.ready_file.stat()
+        except OSError:
+            return None
+        return (found.st_ino, found.st_mtime_ns)
+
+    @property
+    def damaged_file(self) -> Path:
+        """Left by a process that found the RocksDB damaged; the next projector rebuilds it."""
+        return self.folder.with_name(self.topic + ".damaged")
+
+    def mark_damaged(self) -> None:
+        """Ask for a rebuild: the next process that takes the lease deletes and rebuilds the RocksDB."""
+        self.damaged_file.touch()
+
+    def discard(self) -> None:
+        """Delete the RocksDB (by the process holding the lease): it is rebuilt from the log."""
+        self.ready_file.unlink(missing_ok=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.damaged_file.unlink(missing_ok=True)
 
     def new_secondary_folder(self) -> Path:
         """A private folder for one more secondary instance of this process (not created)."""

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from typing import cast
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
 from pynenc_kafka.projections.checkpoint import CheckpointState
 from pynenc_kafka.projections.progress import ProjectionProgress
@@ -22,17 +24,29 @@ logger = logging.getLogger("pynenc_kafka.projector")
 
 #: Records applied in one WriteBatch at most.
 MAX_BATCH = 5000
+#: Seconds between two checks that Kafka still serves the log being projected.
+LOG_CHECK_SECONDS = 5.0
 
 
 class Projector:
     """Feeds one app's log to its :class:`ViewWriter`, in a daemon thread or step by step.
 
     :param ViewWriter writer: Applies the records to the projection.
-    :param Callable consumer_factory: Creates a consumer from nothing (called once, lazily).
+    :param Callable consumer_factory: Creates a consumer from nothing (called once, lazily), with
+        ``auto.offset.reset=error``: an offset the log no longer has is looked into, never skipped.
     :param int partitions: The log's partition count.
+    :param still_the_log: Whether Kafka still serves the log the views were built from (``False``
+        once the topic was deleted and created again); asked now and then, and when an offset
+        is gone. ``None``: never asked.
     """
 
-    def __init__(self, writer: ViewWriter, consumer_factory: Callable[[], Consumer], partitions: int) -> None:
+    def __init__(
+        self,
+        writer: ViewWriter,
+        consumer_factory: Callable[[], Consumer],
+        partitions: int,
+        still_the_log: Callable[[], bool] | None = None,
+    ) -> None:
         self.writer = writer
         self.topic = writer.topic
         self.partitions = partitions
@@ -46,6 +60,10 @@ class Projector:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.failure: BaseException | None = None
+        self._still_the_log = still_the_log
+        self._log_checked = time.monotonic()
+        #: Set when the topic was deleted and created again: these views belong to a log that is gone.
+        self.replaced = False
 
     @property
     def state(self) -> CheckpointState:
@@ -79,15 +97,43 @@ class Projector:
         self.consumed += len(messages)
         records = []
         for msg in messages:
-            if msg.error() is None:
+            error = msg.error()
+            if error is None:
                 records.append(msg)
+            elif error.code() == KafkaError._AUTO_OFFSET_RESET:
+                self._offset_gone(consumer, cast(int, msg.partition()), str(error))
             else:
-                logger.warning("consumer error on %s: %s", self.topic, msg.error())
+                logger.warning("consumer error on %s: %s", self.topic, error)
         advanced = self.writer.apply(records)
         if advanced:
             self.progress.advance(advanced)
         self._follow_hold(consumer)
         return len(messages)
+
+    def _offset_gone(self, consumer: Consumer, partition: int, why: str) -> None:
+        """The log has no record at the next offset: it was created again, or retention removed records."""
+        if self._still_the_log is not None and not self._still_the_log():
+            self.replaced = True
+            return
+        logger.warning(
+            "records of %s partition %d before offset %d are gone (%s): continuing from the earliest kept",
+            self.topic,
+            partition,
+            self.writer.state.next_offsets.get(partition, 0),
+            why,
+        )
+        consumer.seek(TopicPartition(self.topic, partition, OFFSET_BEGINNING))
+
+    def _check_log(self) -> None:
+        """Now and then: stop if the topic was deleted and created again (its offsets mean nothing here)."""
+        if self._still_the_log is None or time.monotonic() - self._log_checked < LOG_CHECK_SECONDS:
+            return
+        self._log_checked = time.monotonic()
+        if not self._still_the_log():
+            self.replaced = True
+            logger.warning(
+                "the topic %s was deleted and created again: its projection is rebuilt", self.topic
+            )
 
     def _follow_hold(self, consumer: Consumer) -> None:
         """Pause the partitions the writer holds behind a purge marker; resume released ones."""
@@ -111,8 +157,9 @@ class Projector:
 
     def _run(self) -> None:
         try:
-            while not self._stop.is_set():
+            while not self._stop.is_set() and not self.replaced:
                 self.step(0.1)
+                self._check_log()
         except BaseException as exc:  # surfaced to readers by the barrier
             self.failure = exc
             logger.exception("projector of %s stopped", self.topic)

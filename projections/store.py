@@ -20,7 +20,7 @@ from typing import Any
 from rocksdict import AccessType, Options, Rdict, WriteBatch
 
 from pynenc_kafka.projections import keys
-from pynenc_kafka.projections.errors import DamagedProjectionError
+from pynenc_kafka.projections.errors import DamagedProjectionError, ProjectionFolderError
 
 
 class View(StrEnum):
@@ -93,17 +93,27 @@ class ViewStore:
     def __init__(self, path: Path, secondary_path: Path | None = None, read_only: bool = False) -> None:
         self.path = path
         self.is_secondary = secondary_path is not None
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            if secondary_path is not None:
+                secondary_path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProjectionFolderError(
+                f"cannot use {exc.filename or path} as a projection folder ({exc.strerror or exc}); "
+                "point PYNENC__KAFKA_PROJECTION_DIR at a folder this process may write"
+            ) from exc
         if secondary_path is not None:
-            secondary_path.mkdir(parents=True, exist_ok=True)
             access = AccessType.secondary(str(secondary_path))
         elif read_only:
             access = AccessType.read_only(False)
         else:
             access = AccessType.read_write()
-        self._db = Rdict(
-            str(path), _options(), column_families={v.value: _options() for v in View}, access_type=access
-        )
+        try:
+            self._db = Rdict(
+                str(path), _options(), column_families={v.value: _options() for v in View}, access_type=access
+            )
+        except Exception as exc:  # rocksdict raises a bare Exception with RocksDB's status
+            raise _open_error(path, exc) from exc
         self._families = {v: self._db.get_column_family(v.value) for v in View}
         self._handles = {v: self._db.get_column_family_handle(v.value) for v in View}
 
@@ -112,14 +122,26 @@ class ViewStore:
         return self._handles
 
     def get(self, view: View, key: bytes) -> bytes | None:
-        """One row's value, or ``None``."""
-        value = self._families[view].get(key)
+        """One row's value, or ``None``.
+
+        :raises DamagedProjectionError: If RocksDB could not read it (a damaged block).
+        """
+        try:
+            value = self._families[view].get(key)
+        except Exception as exc:  # rocksdict raises a bare Exception with RocksDB's status
+            raise self._damaged(view, exc) from exc
         return None if value is None else bytes(value)
 
     def get_json(self, view: View, key: bytes) -> Any:
         """One row's value parsed as JSON, or ``None``."""
-        value = self._families[view].get(key)
+        value = self.get(view, key)
         return None if value is None else json.loads(value)
+
+    def _damaged(self, view: View, exc: Exception) -> DamagedProjectionError:
+        return DamagedProjectionError(
+            f"reading view {view.value!r} of the projection {self.path} failed: {exc}; the folder is "
+            "damaged: delete it and it is rebuilt from the log"
+        )
 
     def scan(self, view: View, start: bytes = b"", end: bytes = keys.END) -> Iterator[tuple[bytes, bytes]]:
         """Rows with ``start <= key < end``, in key order.
@@ -137,10 +159,7 @@ class ViewStore:
         try:
             rows.status()
         except Exception as exc:  # rocksdict raises a bare Exception with RocksDB's status
-            raise DamagedProjectionError(
-                f"reading view {view.value!r} of the projection {self.path} failed: {exc}; the folder is "
-                "damaged: delete it and it is rebuilt from the log"
-            ) from exc
+            raise self._damaged(view, exc) from exc
 
     def scan_prefix(self, view: View, key_prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         """Rows whose key starts with ``key_prefix``, in key order."""
@@ -171,6 +190,17 @@ class ViewStore:
         self._families.clear()
         self._handles.clear()
         self._db.close()
+
+
+def _open_error(path: Path, exc: Exception) -> DamagedProjectionError | ProjectionFolderError:
+    """What RocksDB's refusal to open ``path`` means: damaged files, or a folder we cannot use."""
+    text = str(exc)
+    if any(mark in text for mark in ("Corruption", "No such file", "MANIFEST", "checksum")):
+        return DamagedProjectionError(
+            f"the projection {path} cannot be opened: {text}; the folder is damaged: delete it and it "
+            "is rebuilt from the log"
+        )
+    return ProjectionFolderError(f"the projection {path} cannot be opened: {text}")
 
 
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode

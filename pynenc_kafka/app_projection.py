@@ -27,6 +27,7 @@ from pynenc_kafka.conf import ConfigStateBackendKafka
 from pynenc_kafka.producers.topics import TopicInfo
 from pynenc_kafka.projections.barrier import EndOffsets, ReadBarrier
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
+from pynenc_kafka.projections.errors import DamagedProjectionError, StaleProjectionError
 from pynenc_kafka.projections.layout import ProjectionLayout
 from pynenc_kafka.projections.lease import ProjectionLease
 from pynenc_kafka.projections.progress import ProjectionProgress
@@ -111,6 +112,8 @@ class AppProjection:
         self._retired_stores: list[ViewStore] = []
         self._secondary_path: Path | None = None
         self._end_offsets = EndOffsets(clients.admin, log.name, clients.settings.timeout, clients.describe)
+        self._ready_stamp: tuple[int, int] | None = None
+        self._retired = False
         self._guard = threading.Lock()
         self._readers = 0
         self._closing = False
@@ -130,34 +133,59 @@ class AppProjection:
     # -- opening ---------------------------------------------------------------------------
 
     def _become_primary(self) -> None:
-        store = ViewStore(self.folder)
-        try:
-            ProjectionCheckpoint(store).bind(self.clients.cluster_id, self.log.name, self.topics.app_id)
-        except BaseException:
-            store.close()
-            raise
-        self.layout.mark_created()
+        store = self._open_primary_store()
+        self.layout.mark_created(self.log.topic_id)
         writer = ViewWriter(store, self.topics.app_id, self.log.name)
         projector = Projector(
-            writer, lambda: self.clients.new_consumer("pynenc-kafka-projector"), self.log.partitions
+            writer,
+            lambda: self.clients.new_consumer("pynenc-kafka-projector", {"auto.offset.reset": "error"}),
+            self.log.partitions,
+            self._is_still_the_log,
         )
         projector.start()
         self.store, self.projector = store, projector
         self.barrier = self._barrier(projector.progress)
 
-    def _become_secondary(self) -> None:
-        if self._await_primary_folder():
-            return
-        self._secondary_path = self.layout.new_secondary_folder()
-        store = ViewStore(self.folder, secondary_path=self._secondary_path)
-        checkpoint = ProjectionCheckpoint(store)
+    def _open_primary_store(self) -> ViewStore:
+        """Open (or create) the views; views found damaged, or built from a deleted topic, are rebuilt."""
+        if self.layout.damaged_file.exists():
+            logger.warning("the projection %s was found damaged: rebuilding it from the log", self.folder)
+            self.layout.discard()
         try:
-            checkpoint.bind(self.clients.cluster_id, self.log.name, self.topics.app_id)
+            return self._bound(ViewStore(self.folder))
+        except (StaleProjectionError, DamagedProjectionError) as exc:
+            logger.warning("%s: rebuilding it from the log", exc)
+            self.layout.discard()
+            return self._bound(ViewStore(self.folder))
+
+    def _bound(self, store: ViewStore) -> ViewStore:
+        """``store``, checked to hold views of this app's log (claimed for it if new)."""
+        try:
+            ProjectionCheckpoint(store).bind(
+                self.clients.cluster_id, self.log.name, self.topics.app_id, self.log.topic_id
+            )
         except BaseException:
             store.close()
             raise
+        return store
+
+    def _is_still_the_log(self) -> bool:
+        """Whether Kafka still serves the log this projection was built from (False: recreated)."""
+        try:
+            return self.clients.topics.topic_id(self.log.name) == self.log.topic_id
+        except KafkaBackendError:  # unreachable, or deleted and not created again yet: nothing to rebuild
+            return True
+
+    def _become_secondary(self) -> None:
+        if self._await_primary_folder():
+            return
+        self._ready_stamp = self.layout.ready_stamp()
+        self._secondary_path = self.layout.new_secondary_folder()
+        store = self._bound(ViewStore(self.folder, secondary_path=self._secondary_path))
+        checkpoint = ProjectionCheckpoint(store)
 
         def refresh() -> dict[int, int]:
+            self._check_build()
             store.catch_up()
             return checkpoint.load().next_offsets
 
@@ -165,9 +193,9 @@ class AppProjection:
         self.barrier = self._barrier(ProjectionProgress(checkpoint.load().next_offsets, refresh))
 
     def _await_primary_folder(self) -> bool:
-        """Wait until the projecting process created the folder; return True if we took over instead."""
+        """Wait until the projecting process built the views of this log; True if we took over instead."""
         deadline = time.monotonic() + self.spec.barrier_timeout
-        while not self.layout.is_created:
+        while not self._built_for_this_log():
             if self.lease.try_acquire():
                 self._become_primary()
                 return True
@@ -178,6 +206,30 @@ class AppProjection:
                 )
             time.sleep(0.01)
         return False
+
+    def _built_for_this_log(self) -> bool:
+        built_from = self.layout.built_from()
+        fresh = built_from is not None and built_from.split(" ")[0] == self.log.topic_id
+        return fresh and not self.layout.damaged_file.exists()
+
+    @property
+    def closing(self) -> bool:
+        """Whether the projection is closed, or closes once its readers are done."""
+        return self._closing
+
+    def retire(self) -> None:
+        """Stop serving these views (found damaged): the next use opens the projection again."""
+        self._retired = True
+
+    def _check_build(self) -> None:
+        """Raise if the views this process opened were replaced since (rebuilt, or a new log)."""
+        if self._retired:
+            raise ProjectionReplacedError(f"the projection {self.folder} is being rebuilt")
+        if self.projector is not None:
+            if self.projector.replaced:
+                raise ProjectionReplacedError(f"the topic {self.log.name} was deleted and created again")
+        elif self.layout.ready_stamp() != self._ready_stamp:
+            raise ProjectionReplacedError(f"the projection {self.folder} was rebuilt")
 
     def _barrier(self, progress: ProjectionProgress) -> ReadBarrier:
         return ReadBarrier(
@@ -208,6 +260,7 @@ class AppProjection:
 
         :raises ProjectionClosedError: If it was closed meanwhile (open it again through the runtime).
         """
+        self._check_build()
         with self._guard:
             if self._closing:
                 raise ProjectionClosedError(f"the projection of {self.log.name} was closed")
@@ -246,3 +299,7 @@ class AppProjection:
 
 class ProjectionClosedError(KafkaBackendError):
     """A projection closed between its lookup and its use; the runtime opens it again."""
+
+
+class ProjectionReplacedError(ProjectionClosedError):
+    """The views this process opened were replaced (rebuilt, or the topic created again): reopen them."""

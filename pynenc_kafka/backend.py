@@ -7,7 +7,6 @@ a read barrier where another process's write must be visible.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -22,10 +21,14 @@ from pynenc.state_backend.base_state_backend import BaseStateBackend, Invocation
 from pynenc.types import Params, Result
 
 from pynenc_kafka import payloads
-from pynenc_kafka.app_projection import AppProjection, AppSpec, ProjectionClosedError
+from pynenc_kafka.app_projection import (
+    AppProjection,
+    AppSpec,
+)
 from pynenc_kafka.client_settings import KafkaClientSettings
 from pynenc_kafka.conf import ConfigStateBackendKafka
 from pynenc_kafka.producers.publisher import OutgoingEvent, Position
+from pynenc_kafka.projection_access import ProjectionAccess
 from pynenc_kafka.projections.store import View, ViewStore
 from pynenc_kafka.projections.views import app_info, history, invocations, outcomes, runners, workflows
 from pynenc_kafka.registry import AppRegistry
@@ -60,7 +63,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         super().__init__(app)
         self.spec = AppSpec.from_config(self.conf, app.app_id)
         self.topics = self.spec.topics
-        self._opened: AppProjection | None = None
+        self._reads = ProjectionAccess(self.spec)
 
     @cached_property
     def conf(self) -> ConfigStateBackendKafka:
@@ -74,24 +77,11 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
     @property
     def projection(self) -> AppProjection:
         """This app's projection in this process (opened, and topics created, on first use)."""
-        opened = self._opened
-        if opened is None or opened.closed or opened.pid != os.getpid():
-            opened = self._opened = RUNTIME.app(self.spec)
-        return opened
+        return self._reads.projection
 
     def _use[T](self, work: Callable[[AppProjection], T]) -> T:
-        """Run ``work`` on the projection, held open meanwhile; reopen it if it closed under us."""
-        while True:
-            projection = self.projection
-            try:
-                projection.acquire()
-            except ProjectionClosedError:
-                RUNTIME.forget(projection)
-                continue
-            try:
-                return work(projection)
-            finally:
-                projection.release()
+        """Run ``work`` on the projection, held open meanwhile (see :class:`ProjectionAccess`)."""
+        return self._reads.use(work)
 
     def _publish(self, records: Sequence[Record], *extra: OutgoingEvent) -> list[Position]:
         """Encode and size-check one call's events, publish them all, wait once for Kafka.
@@ -145,30 +135,6 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         del invocation_id
         self.wait_for_all_async_operations()
 
-    def _immutable[T](self, aggregate_key: str, read: Callable[[ViewStore], T | None]) -> T | None:
-        """A fact that never changes once written: served at once when present, else after the barrier."""
-
-        def look(projection: AppProjection) -> T | None:
-            found = read(projection.store)
-            if found is None:
-                projection.barrier.wait([partition_for(aggregate_key, projection.log.partitions)])
-                found = read(projection.store)
-            return found
-
-        return self._use(look)
-
-    def _fresh[T](self, read: Callable[[ViewStore], T], aggregate_key: str | None = None) -> T:
-        """``read`` after the barrier: of one aggregate's partition, or of all."""
-
-        def look(projection: AppProjection) -> T:
-            partitions = (
-                None if aggregate_key is None else [partition_for(aggregate_key, projection.log.partitions)]
-            )
-            projection.barrier.wait(partitions)
-            return read(projection.store)
-
-        return self._use(look)
-
     # -- app info ----------------------------------------------------------------------------
 
     def store_app_info(self, app_info: AppInfo) -> None:
@@ -179,7 +145,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
 
     def get_app_info(self) -> AppInfo:
         app_id = self.app.app_id
-        found = self._fresh(lambda store: app_info.app_info_json(store, app_id), app_id)
+        found = self._reads.fresh(lambda store: app_info.app_info_json(store, app_id), app_id)
         if found is None:
             raise KeyError(f"App info for {app_id} not found")
         return AppInfo.from_json(found)
@@ -212,7 +178,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
                 return None
             return payloads.invocation_from_rows(row, invocations.arguments(store, row["call_id_key"]))
 
-        return self._immutable(invocation_id, read)
+        return self._reads.immutable(invocation_id, read)
 
     def get_child_invocations(self, parent_invocation_id: InvocationId) -> Iterator[InvocationId]:
         return self._ids(View.CHILDREN, parent_invocation_id)
@@ -221,7 +187,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         return self._ids(View.BY_PARENT_EVENT, parent_event_id)
 
     def _ids(self, view: View, owner: str, aggregate_key: str | None = None) -> Iterator[InvocationId]:
-        found = self._fresh(lambda store: invocations.members(store, view, owner), aggregate_key)
+        found = self._reads.fresh(lambda store: invocations.members(store, view, owner), aggregate_key)
         return (InvocationId(i) for i in found)
 
     def get_invocation_ids_by_workflow(
@@ -237,7 +203,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
                     found = ids if found is None else found & ids
             return sorted(found or ())
 
-        return (InvocationId(i) for i in self._fresh(read))
+        return (InvocationId(i) for i in self._reads.fresh(read))
 
     # -- history -------------------------------------------------------------------------------
 
@@ -265,7 +231,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         )
 
     def _get_history(self, invocation_id: InvocationId) -> list[InvocationHistory]:
-        rows = self._fresh(lambda store: history.of_invocation(store, invocation_id), invocation_id)
+        rows = self._reads.fresh(lambda store: history.of_invocation(store, invocation_id), invocation_id)
         return [payloads.history_from_row(row) for row in rows]
 
     def iter_invocations_in_timerange(
@@ -284,7 +250,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
 
     def _history_rows(self, start_time: datetime, end_time: datetime) -> list[history.HistoryRow]:
         start, end = to_micros(start_time), to_micros(end_time)
-        return self._fresh(lambda store: list(history.in_timerange(store, start, end)))
+        return self._reads.fresh(lambda store: list(history.in_timerange(store, start, end)))
 
     # -- results and exceptions -----------------------------------------------------------------
 
@@ -293,7 +259,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         self._publish([(EventKind.RESULT_SET, payload)])
 
     def _get_result(self, invocation_id: InvocationId) -> str:
-        found = self._immutable(invocation_id, lambda store: outcomes.result(store, invocation_id))
+        found = self._reads.immutable(invocation_id, lambda store: outcomes.result(store, invocation_id))
         if found is None:
             raise KeyError(f"Result for invocation {invocation_id} not found")
         return found
@@ -304,7 +270,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         )
 
     def _get_exception(self, invocation_id: InvocationId) -> str:
-        found = self._immutable(invocation_id, lambda store: outcomes.exception(store, invocation_id))
+        found = self._reads.immutable(invocation_id, lambda store: outcomes.exception(store, invocation_id))
         if found is None:
             raise KeyError(f"Exception for invocation {invocation_id} not found")
         return found
@@ -316,13 +282,13 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         self._publish([(EventKind.WORKFLOW_RUN_STORED, payload)])
 
     def get_all_workflow_types(self) -> Iterator[TaskId]:
-        return (TaskId.from_key(key) for key in self._fresh(workflows.types))
+        return (TaskId.from_key(key) for key in self._reads.fresh(workflows.types))
 
     def get_all_workflow_runs(self) -> Iterator[WorkflowIdentity]:
-        return (payloads.workflow_from_row(row) for row in self._fresh(workflows.runs))
+        return (payloads.workflow_from_row(row) for row in self._reads.fresh(workflows.runs))
 
     def get_workflow_runs(self, workflow_type: TaskId) -> Iterator[WorkflowIdentity]:
-        rows = self._fresh(lambda store: workflows.runs_of_type(store, workflow_type.key))
+        rows = self._reads.fresh(lambda store: workflows.runs_of_type(store, workflow_type.key))
         return (payloads.workflow_from_row(row) for row in rows)
 
     def set_workflow_data(self, workflow_identity: WorkflowIdentity, key: str, value: Any) -> None:
@@ -335,7 +301,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
 
     def get_workflow_data(self, workflow_identity: WorkflowIdentity, key: str, default: Any = None) -> Any:
         wf_id = workflow_identity.workflow_id
-        found = self._fresh(lambda store: workflows.data(store, wf_id, key), wf_id)
+        found = self._reads.fresh(lambda store: workflows.data(store, wf_id, key), wf_id)
         return default if found is None else self.app.client_data_store.deserialize(found)
 
     def store_workflow_sub_invocation(
@@ -345,7 +311,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         self._publish([(EventKind.SUB_INVOCATION_STORED, payload)])
 
     def get_workflow_sub_invocations(self, workflow_id: InvocationId) -> Iterator[InvocationId]:
-        found = self._fresh(lambda store: workflows.sub_invocations(store, workflow_id), workflow_id)
+        found = self._reads.fresh(lambda store: workflows.sub_invocations(store, workflow_id), workflow_id)
         return (InvocationId(i) for i in found)
 
     # -- runner contexts ----------------------------------------------------------------------------
@@ -354,7 +320,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         self._publish([(EventKind.RUNNER_CONTEXT_STORED, payloads.runner_context_stored(runner_context))])
 
     def _get_runner_context(self, runner_id: str) -> RunnerContext | None:
-        row = self._immutable(runner_id, lambda store: runners.context(store, runner_id))
+        row = self._reads.immutable(runner_id, lambda store: runners.context(store, runner_id))
         return None if row is None else self._runner_context_from(row)
 
     def _get_runner_contexts(self, runner_ids: list[str]) -> list[RunnerContext]:
@@ -369,7 +335,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         return payloads.runner_context_from_row(row, parent)
 
     def get_matching_runner_contexts(self, partial_id: str) -> Iterator[RunnerContext]:
-        rows = self._fresh(lambda store: runners.matching(store, partial_id))
+        rows = self._reads.fresh(lambda store: runners.matching(store, partial_id))
         return (self._runner_context_from(row) for row in rows)
 
     # -- purge ----------------------------------------------------------------------------------------
@@ -388,4 +354,4 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
 
         self._publish([], *self._use(markers), self._registry().tombstone(self.app.app_id))
         self._runner_context_cache.clear()
-        self._fresh(lambda store: None)
+        self._reads.fresh(lambda store: None)

@@ -53,9 +53,13 @@ class ClusterClients:
         """The cluster's id (asked once per process, and not again in forked children)."""
         return self.topics.cluster_id()
 
-    def new_consumer(self, client_id: str) -> Consumer:
-        """A consumer with manual assignment and no Kafka offset commits."""
-        return Consumer(self.settings.consumer_config(client_id))
+    def new_consumer(self, client_id: str, overrides: dict[str, object] | None = None) -> Consumer:
+        """A consumer with manual assignment and no Kafka offset commits.
+
+        :param str client_id: Shown in broker logs.
+        :param overrides: Options that win over the configured ones (what the caller depends on).
+        """
+        return Consumer({**self.settings.consumer_config(client_id), **(overrides or {})})
 
     def close(self) -> None:
         """Flush the producer; the admin client closes with the object."""

@@ -131,12 +131,19 @@ class Runtime:
             assert opening.projection is not None
             opening.projection.close()
 
-    def forget(self, projection: AppProjection) -> None:
-        """Drop a closed projection from the registry, so the next use opens it again."""
+    def discard(self, projection: AppProjection, replaced: bool = False) -> None:
+        """Close a projection and drop it, so the next use opens it again.
+
+        :param AppProjection projection: It closed, or its views were replaced.
+        :param bool replaced: Its topic may have been created again: learn the topic anew too.
+        """
         with self._lock:
             opening = self._apps.get(projection.spec.key)
             if opening is not None and opening.projection is projection:
                 del self._apps[projection.spec.key]
+        projection.close()
+        if replaced:
+            projection.clients.topics.forget(projection.log.name)
 
     def _watch_leases(self, interval: float) -> None:
         with self._lock:
