@@ -14,9 +14,10 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
-from pynenc_kafka.schemas.errors import KafkaUnavailableError, kafka_did_not_answer
+from pynenc_kafka.schemas.errors import KafkaUnavailableError
+from pynenc_kafka.schemas.kafka_calls import call_kafka
 from pynenc_kafka.schemas.timestamps import to_micros
 
 #: Consumer options that make a bounded read fast; the user's consumer options win over these.
@@ -40,18 +41,6 @@ _FATAL_CODES = {
     KafkaError.CLUSTER_AUTHORIZATION_FAILED,
     KafkaError.SASL_AUTHENTICATION_FAILED,
     KafkaError._AUTHENTICATION,
-}
-
-
-#: Errors of a cluster in a passing state: retried within the timeout, never reported at once.
-_TRANSIENT_CODES = {
-    KafkaError.LEADER_NOT_AVAILABLE,
-    KafkaError.NOT_LEADER_FOR_PARTITION,
-    KafkaError.UNKNOWN_TOPIC_OR_PART,
-    KafkaError._UNKNOWN_PARTITION,
-    KafkaError._UNKNOWN_TOPIC,
-    KafkaError._TRANSPORT,
-    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
 }
 
 
@@ -241,19 +230,4 @@ class LogReader:
         self._consumer.pause([TopicPartition(self.topic, partition)])
 
     def _request[T](self, call: Callable[[], T], what: str) -> T:
-        """``call()``, retried while the cluster is in a passing state (a new topic's leader not
-        known yet, a leader moving) until the timeout; then, or on any other error, a clear one."""
-        deadline = time.monotonic() + self._timeout
-        while True:
-            try:
-                return call()
-            except KafkaException as exc:
-                error = exc.args[0] if exc.args else None
-                passing = isinstance(error, KafkaError) and (
-                    error.retriable() or error.code() in _TRANSIENT_CODES
-                )
-                if not passing or time.monotonic() >= deadline:
-                    raise kafka_did_not_answer(
-                        what, exc, self._timeout, self._describe, LogReadError
-                    ) from exc
-                time.sleep(0.05)
+        return call_kafka(call, what, self._timeout, self._describe, LogReadError)

@@ -2,11 +2,21 @@
 
 from pynenc_kafka.schemas.errors import KafkaBackendError, KafkaUnavailableError
 
-__all__ = ["EventNotPersistedError", "EventTooLargeError", "KafkaUnavailableError", "TopicAccessError"]
+__all__ = [
+    "EventNotPersistedError",
+    "EventTooLargeError",
+    "KafkaUnavailableError",
+    "TopicAccessError",
+    "TopicRefusedError",
+]
 
 
 class TopicAccessError(KafkaBackendError):
     """The credentials lack a permission a topic operation needs."""
+
+
+class TopicRefusedError(KafkaBackendError):
+    """Kafka answered a topic creation with a refusal: the settings asked for are not possible."""
 
 
 class EventTooLargeError(KafkaBackendError):

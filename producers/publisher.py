@@ -184,8 +184,18 @@ class EventPublisher:
             return EventTooLargeError(f"Kafka refused {event.label} as too large: {err.str()}")
         if code == KafkaError.TOPIC_AUTHORIZATION_FAILED:
             return TopicAccessError(f"not allowed to write to topic {event.topic!r}: grant WRITE on it")
+        if code in (
+            KafkaError.UNKNOWN_TOPIC_OR_PART,
+            KafkaError._UNKNOWN_TOPIC,
+            KafkaError._UNKNOWN_PARTITION,
+        ):
+            return EventNotPersistedError(
+                f"topic {event.topic!r} does not exist on the cluster at {self._describe} (deleted?), so "
+                f"{event.label} was not written: the next use of the app creates it again"
+            )
         return EventNotPersistedError(
-            f"Kafka did not persist {event.label} ({err.str()}); check the cluster at {self._describe}"
+            f"Kafka did not confirm {event.label} ({err.str()}), so it may not be persisted; check the "
+            f"cluster at {self._describe}"
         )
 
     def flush(self, timeout: float | None = None) -> int:

@@ -10,13 +10,23 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaError, KafkaException, TopicCollection
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
 
-from pynenc_kafka.producers.errors import KafkaUnavailableError, TopicAccessError
+from pynenc_kafka.producers.errors import KafkaUnavailableError, TopicAccessError, TopicRefusedError
 from pynenc_kafka.schemas.errors import kafka_did_not_answer
+from pynenc_kafka.schemas.kafka_calls import call_kafka
 
 #: Kafka's default ``max.message.bytes`` for a topic, used when the broker won't say.
 DEFAULT_MAX_MESSAGE_BYTES = 1_048_588
 
 _FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+#: A broker's refusal of the topic asked for: the request was answered, its settings are wrong.
+_REFUSALS = {
+    KafkaError.INVALID_PARTITIONS,
+    KafkaError.INVALID_REPLICATION_FACTOR,
+    KafkaError.INVALID_CONFIG,
+    KafkaError.POLICY_VIOLATION,
+    KafkaError.INVALID_REQUEST,
+    KafkaError.TOPIC_EXCEPTION,
+}
 _ACCESS_ERRORS = {
     KafkaError.TOPIC_AUTHORIZATION_FAILED,
     KafkaError.CLUSTER_AUTHORIZATION_FAILED,
@@ -135,17 +145,23 @@ class TopicProvisioner:
         with self._lock:
             self.facts.topics.pop(name, None)
 
-    def topic_id(self, name: str) -> str:
+    def topic_id(self, name: str, patient: bool = True) -> str:
         """Kafka's id of the topic as the cluster serves it now.
 
+        :param bool patient: Retry passing cluster states until the timeout; ``False`` asks once.
         :raises KafkaUnavailableError: If the cluster does not answer in time, or has no such topic.
         """
-        futures = self._call(
-            lambda: self._admin.describe_topics(TopicCollection([name]), request_timeout=self._timeout),
-            f"describe topic {name}",
-        )
-        description = self._call(lambda: futures[name].result(), f"describe topic {name}")
-        return str(description.topic_id)
+
+        def describe() -> str:
+            futures = self._admin.describe_topics(TopicCollection([name]), request_timeout=self._timeout)
+            return str(futures[name].result().topic_id)
+
+        if patient:
+            return self._call(describe, f"describe topic {name}")
+        try:
+            return describe()
+        except KafkaException as exc:
+            raise self._unavailable(f"describe topic {name}", exc) from exc
 
     def _partitions(self, name: str) -> int | None:
         metadata = self._call(
@@ -179,6 +195,13 @@ class TopicProvisioner:
                     f"not allowed to create topic {name!r}: grant CREATE on the cluster, "
                     "or create the topic beforehand"
                 ) from None
+            if code in _REFUSALS:
+                raise TopicRefusedError(
+                    f"Kafka refused to create topic {name!r} with {partitions} partitions, replication factor "
+                    f"{replication} and {config}: {exc.args[0].str()}; change PYNENC__KAFKA_PARTITIONS, "
+                    "PYNENC__KAFKA_REPLICATION_FACTOR or PYNENC__KAFKA_MIN_INSYNC_REPLICAS to what the cluster "
+                    "allows (replication at most its number of brokers), or create the topic beforehand"
+                ) from exc
             raise self._unavailable(f"create topic {name}", exc) from exc
 
     def _await_leaders(self, name: str) -> int:
@@ -204,10 +227,7 @@ class TopicProvisioner:
             return DEFAULT_MAX_MESSAGE_BYTES
 
     def _call[T](self, request: Callable[[], T], what: str) -> T:
-        try:
-            return request()
-        except KafkaException as exc:
-            raise self._unavailable(what, exc) from exc
+        return call_kafka(request, what, self._timeout, self._describe, KafkaUnavailableError)
 
     def _unavailable(self, what: str, exc: KafkaException) -> KafkaUnavailableError:
         return kafka_did_not_answer(what, exc, self._timeout, self._describe, KafkaUnavailableError)

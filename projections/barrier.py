@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from pynenc_kafka.projections.errors import LogRewoundError, ReadBarrierTimeoutError
 from pynenc_kafka.projections.progress import ProjectionProgress
-from pynenc_kafka.schemas.errors import KafkaUnavailableError, kafka_did_not_answer
+from pynenc_kafka.schemas.errors import KafkaUnavailableError
+from pynenc_kafka.schemas.kafka_calls import call_kafka
 
 
 class EndOffsets:
@@ -39,17 +40,18 @@ class EndOffsets:
         :raises KafkaUnavailableError: If Kafka did not answer within the timeout.
         """
         request = {TopicPartition(self._topic, p): OffsetSpec.latest() for p in partitions}
-        try:
+
+        def ask() -> dict[int, int]:
             futures = self._admin.list_offsets(request, request_timeout=self._timeout)
             return {tp.partition: future.result().offset for tp, future in futures.items()}
-        except KafkaException as exc:
-            raise kafka_did_not_answer(
-                f"read the end offsets of {self._topic}",
-                exc,
-                self._timeout,
-                self._describe,
-                KafkaUnavailableError,
-            ) from exc
+
+        return call_kafka(
+            ask,
+            f"read the end offsets of {self._topic}",
+            self._timeout,
+            self._describe,
+            KafkaUnavailableError,
+        )
 
 
 class ReadBarrier:

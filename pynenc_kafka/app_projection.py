@@ -172,7 +172,7 @@ class AppProjection:
     def _is_still_the_log(self) -> bool:
         """Whether Kafka still serves the log this projection was built from (False: recreated)."""
         try:
-            return self.clients.topics.topic_id(self.log.name) == self.log.topic_id
+            return self.clients.topics.topic_id(self.log.name, patient=False) == self.log.topic_id
         except KafkaBackendError:  # unreachable, or deleted and not created again yet: nothing to rebuild
             return True
 

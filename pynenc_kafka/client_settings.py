@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from pynenc_kafka import settings_check
 from pynenc_kafka.conf import ConfigKafka
 
 #: librdkafka's own log lines go to Python logging under this name, not to stderr.
@@ -60,7 +61,7 @@ class KafkaClientSettings:
         :param ConfigKafka conf: Any config holding the ``kafka_*`` fields.
         """
         return cls(
-            bootstrap_servers=conf.kafka_bootstrap_servers,
+            bootstrap_servers=settings_check.bootstrap_servers(conf.kafka_bootstrap_servers),
             timeout=float(conf.kafka_timeout),
             max_message_bytes=int(conf.kafka_max_message_bytes),
             common=dict(conf.kafka_client_options),
@@ -90,7 +91,8 @@ class KafkaClientSettings:
     def _base(self) -> dict[str, Any]:
         return {
             "bootstrap.servers": self.bootstrap_servers,
-            "socket.connection.setup.timeout.ms": int(self.timeout * 1000),
+            # librdkafka accepts no connection timeout under one second
+            "socket.connection.setup.timeout.ms": max(1000, int(self.timeout * 1000)),
             # librdkafka drops the bootstrap connection once it learns the brokers and waits
             # half this backoff before connecting to one, which every new client's first request
             # pays (the README's figures table has the cost). Reconnects after failures still

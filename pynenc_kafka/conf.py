@@ -16,6 +16,8 @@ from cistell import ConfigField
 from pynenc.conf.config_base import ConfigPynencBase
 from pynenc.conf.config_state_backend import ConfigStateBackend
 
+from pynenc_kafka.settings_check import at_least
+
 
 def client_options_mapper(value: Any, expected_type: type[dict[str, Any]]) -> dict[str, Any]:
     """Accept librdkafka options as a dict or as a JSON object text (environment variables).
@@ -80,15 +82,15 @@ class ConfigKafka(ConfigPynencBase):
 
     kafka_bootstrap_servers = ConfigField("127.0.0.1:9092")
     kafka_topic_prefix = ConfigField("pynenc")
-    kafka_partitions = ConfigField(3)
-    kafka_replication_factor = ConfigField(-1)
-    kafka_min_insync_replicas = ConfigField(0)
+    kafka_partitions = ConfigField(3, at_least("kafka_partitions", 1))
+    kafka_replication_factor = ConfigField(-1, at_least("kafka_replication_factor", -1))
+    kafka_min_insync_replicas = ConfigField(0, at_least("kafka_min_insync_replicas", 0))
     kafka_client_options = ConfigField(dict[str, Any](), client_options_mapper, secret=True)
     kafka_producer_options = ConfigField(dict[str, Any](), client_options_mapper, secret=True)
     kafka_consumer_options = ConfigField(dict[str, Any](), client_options_mapper, secret=True)
     kafka_admin_options = ConfigField(dict[str, Any](), client_options_mapper, secret=True)
-    kafka_max_message_bytes = ConfigField(32 * 1024 * 1024)
-    kafka_timeout = ConfigField(15.0)
+    kafka_max_message_bytes = ConfigField(32 * 1024 * 1024, at_least("kafka_max_message_bytes", 1024))
+    kafka_timeout = ConfigField(15.0, at_least("kafka_timeout", 0.001))
 
 
 class ConfigStateBackendKafka(ConfigStateBackend, ConfigKafka):
@@ -107,9 +109,9 @@ class ConfigStateBackendKafka(ConfigStateBackend, ConfigKafka):
     """
 
     kafka_projection_dir = ConfigField("")
-    kafka_read_barrier_timeout = ConfigField(30.0)
-    kafka_takeover_interval = ConfigField(1.0)
-    kafka_max_open_projections = ConfigField(32)
+    kafka_read_barrier_timeout = ConfigField(30.0, at_least("kafka_read_barrier_timeout", 0.0))
+    kafka_takeover_interval = ConfigField(1.0, at_least("kafka_takeover_interval", 0.001))
+    kafka_max_open_projections = ConfigField(32, at_least("kafka_max_open_projections", 1))
 
     @property
     def projection_root(self) -> Path:
