@@ -19,6 +19,17 @@ from pathlib import Path
 _secondary_ids = itertools.count()
 
 
+def _alive(pid: int) -> bool:
+    """Whether a process of that pid exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
 @dataclass(frozen=True)
 class ProjectionLayout:
     """The paths of one app's projection on this host.
@@ -102,6 +113,19 @@ class ProjectionLayout:
         self.ready_file.unlink(missing_ok=True)
         shutil.rmtree(self.folder, ignore_errors=True)
         self.damaged_file.unlink(missing_ok=True)
+
+    def sweep_dead_secondaries(self) -> list[Path]:
+        """Delete the secondary folders of processes that died without closing (a SIGKILL, a crash).
+
+        :return: The folders deleted.
+        """
+        swept: list[Path] = []
+        for folder in (self.root / ".secondary" / self.topic).glob("*-*"):
+            pid = folder.name.split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(folder, ignore_errors=True)
+                swept.append(folder)
+        return swept
 
     def new_secondary_folder(self) -> Path:
         """A private folder for one more secondary instance of this process (not created)."""

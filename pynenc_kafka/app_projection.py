@@ -180,6 +180,7 @@ class AppProjection:
         if self._await_primary_folder():
             return
         self._ready_stamp = self.layout.ready_stamp()
+        self.layout.sweep_dead_secondaries()
         self._secondary_path = self.layout.new_secondary_folder()
         store = self._bound(ViewStore(self.folder, secondary_path=self._secondary_path))
         checkpoint = ProjectionCheckpoint(store)

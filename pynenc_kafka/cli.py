@@ -17,6 +17,7 @@ import argparse
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -188,6 +189,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print(f"pynenc-kafka {args.command}: interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
+        except Exception as exc:  # a bug of ours: still exit 2, never 1 (which means "mismatch")
+            if args.verbose:
+                traceback.print_exc()
+            hint = "" if args.verbose else " (run with -v for the traceback)"
+            print(f"pynenc-kafka {args.command}: internal error: {exc!r}{hint}", file=sys.stderr)
+            return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -43,11 +43,13 @@ class AppLog:
     :param AppTopics topics: The app's topics.
     :param int partitions: The log's partition count.
     :param str cluster_id: The cluster's id.
+    :param str topic_id: Kafka's id of the log (a topic created again under its name has another).
     """
 
     topics: AppTopics
     partitions: int
     cluster_id: str
+    topic_id: str
 
     @property
     def app_id(self) -> str:
@@ -102,7 +104,7 @@ class AuditSession:
                 f"topic prefix {self.prefix!r}); check --app and --topic-prefix, "
                 "`pynenc-kafka apps` lists the apps the cluster knows"
             )
-        return AppLog(topics, partitions, cluster_id)
+        return AppLog(topics, partitions, cluster_id, self.clients.topics.topic_id(topics.events))
 
     def end_offsets(self, log: AppLog) -> dict[int, int]:
         """The end offset of each partition of ``log``."""
@@ -141,7 +143,7 @@ class AuditSession:
         with tempfile.TemporaryDirectory(prefix="pynenc-kafka-secondary-") as secondary:
             store = ViewStore(folder, secondary_path=Path(secondary))
             try:
-                ProjectionCheckpoint(store).bind(log.cluster_id, log.topic, log.app_id)
+                ProjectionCheckpoint(store).bind(log.cluster_id, log.topic, log.app_id, log.topic_id)
                 yield store
             finally:
                 store.close()

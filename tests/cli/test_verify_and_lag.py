@@ -125,3 +125,26 @@ def test_lag_counts_records_the_projection_skipped(
     report = run_cli(capsys, "lag", "--app", be.app.app_id, "--json").json()
     assert report["total_lag"] == 0
     assert [row["skipped_events"] for row in report["partitions"]][0] == 1
+
+
+def test_verify_on_a_damaged_live_folder_is_a_one_line_error_not_a_verdict(
+    app_instance: Pynenc, capsys: pytest.CaptureFixture[str]
+) -> None:
+    be = backend(app_instance)
+    for i in range(3000):
+        be._set_result(InvocationId(f"inv-{i}"), str(i) + "x" * 100)
+    assert be._get_result(InvocationId("inv-2999")).startswith("2999")
+    live = projection(app_instance)
+    live.store._db.flush()
+    folder = live.folder
+    RUNTIME.close_app(live.topics)
+    (sst,) = sorted(folder.glob("*.sst"), key=lambda p: p.stat().st_size)[-1:]
+    data = bytearray(sst.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)
+    sst.write_bytes(bytes(data))
+
+    run = run_cli(capsys, "verify", "--app", be.app.app_id)
+    assert run.code == 2, run
+    assert "verify ok" not in run.out and "FAILED" not in run.out
+    (line,) = run.err.strip().splitlines()
+    assert str(folder) in line and "rebuilt from the log" in line

@@ -8,47 +8,50 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import unique_app_id
 from tests.integration.support import REPO
 
-PROCESSES = 6
+PROCESSES, ROUNDS = 8, 20
+
+#: One worker: build the app, write, read its write back. A new app per round, all at once.
+_WORKER = textwrap.dedent(
+    """
+    import os, sys
+    from pynenc import PynencBuilder
+    from pynenc.identifiers.invocation_id import InvocationId
+    be = PynencBuilder().app_id(sys.argv[1]).kafka().build().state_backend
+    mine = InvocationId(f"inv-{os.getpid()}")
+    be._set_result(mine, str(os.getpid()))
+    assert be._get_result(mine) == str(os.getpid())
+    print("ok", flush=True)
+    """
+)
 
 
-@pytest.mark.parametrize("round_", range(2))
-def test_processes_starting_together_on_a_new_app_all_write_and_read(round_: int, tmp_path: Path) -> None:
+def test_processes_starting_together_on_new_apps_all_write_and_read(tmp_path: Path) -> None:
     """The first one creates the topics and the projection; the others must wait for a fully
     created RocksDB (every column family) before they open it as secondaries."""
-    del round_
-    app_id = unique_app_id("start-together")
-    code = textwrap.dedent(
-        f"""
-        import os, sys
-        from pynenc import PynencBuilder
-        from pynenc.identifiers.invocation_id import InvocationId
-        be = PynencBuilder().app_id({app_id!r}).kafka().build().state_backend
-        mine = InvocationId(f"inv-{{os.getpid()}}")
-        be._set_result(mine, str(os.getpid()))
-        assert be._get_result(mine) == str(os.getpid())
-        print("ok", flush=True)
-        """
-    )
     env = {**os.environ, "PYNENC__KAFKA_PROJECTION_DIR": str(tmp_path / "projections")}
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", code],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=REPO,
-            env=env,
-        )
-        for _ in range(PROCESSES)
-    ]
-    outcomes = [w.communicate(timeout=120) for w in workers]
-    failed = [err[-2000:] for w, (_, err) in zip(workers, outcomes, strict=True) if w.returncode != 0]
-    assert not failed, f"{len(failed)} of {PROCESSES} processes died:\n" + "\n---\n".join(failed)
-    assert all(out.strip() == "ok" for out, _ in outcomes)
+    failures: list[str] = []
+    for _ in range(ROUNDS):
+        app_id = unique_app_id("start-together")
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-c", _WORKER, app_id],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=REPO,
+                env=env,
+            )
+            for _ in range(PROCESSES)
+        ]
+        for worker in workers:
+            out, err = worker.communicate(timeout=120)
+            if worker.returncode != 0 or out.strip() != "ok":
+                failures.append(err[-1500:])
+    assert not failures, f"{len(failures)} of {PROCESSES * ROUNDS} processes failed:\n" + "\n---\n".join(
+        failures
+    )
     leftovers = list((tmp_path / "projections" / ".secondary").glob("*/*"))
     assert not leftovers, f"secondary folders left behind: {leftovers}"

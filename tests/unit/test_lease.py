@@ -52,3 +52,16 @@ def test_a_sigkilled_holder_frees_the_lease(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait(10)
+
+
+def test_the_secondary_folders_of_dead_processes_are_swept(tmp_path: Path) -> None:
+    layout = ProjectionLayout(tmp_path, "cluster", "t.events")
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_folder = tmp_path / ".secondary" / "t.events" / f"{int(dead.stdout)}-0"
+    mine = layout.new_secondary_folder()
+    for folder in (dead_folder, mine):
+        folder.mkdir(parents=True)
+    assert layout.sweep_dead_secondaries() == [dead_folder]
+    assert mine.exists() and not dead_folder.exists()
