@@ -98,6 +98,9 @@ class KafkaClientSettings:
             # pays (the README's figures table has the cost). Reconnects after failures still
             # back off exponentially up to ``reconnect.backoff.max.ms``.
             "reconnect.backoff.ms": 20,
+            # A broker that is back is reconnected to within a second, inside any sensible
+            # KAFKA_TIMEOUT (librdkafka's default lets the backoff grow to 10 s).
+            "reconnect.backoff.max.ms": 1000,
             "logger": LIBRDKAFKA_LOGGER,
             **self.common,
         }
