@@ -8,6 +8,7 @@ last among them. The other tests exercise the failure paths, which stop before
 a broker is launched.
 """
 
+import json
 import os
 import re
 import shlex
@@ -151,6 +152,18 @@ def test_status_reports_up_with_the_pid(broker: RunningBroker) -> None:
     result = run_broker("status", "--data-dir", str(broker.data_dir))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"up {HOST}:{broker.port} (pid {pid})"
+
+
+def test_status_json_gives_the_single_node(broker: RunningBroker) -> None:
+    pid = int((broker.data_dir / "broker.pid").read_text())
+    result = run_broker("status", "--json", "--data-dir", str(broker.data_dir))
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["bootstrap_servers"] == f"{HOST}:{broker.port}"
+    assert document["cluster_id"] == properties.read_cluster_id(layout.Layout(broker.data_dir))
+    (node,) = document["nodes"]
+    assert (node["node_id"], node["up"], node["pid"], node["port"]) == (1, True, pid, broker.port)
+    assert node["log"] == str(broker.data_dir / "broker.log")
 
 
 def test_status_uses_pynenc_kafka_broker_home(broker: RunningBroker) -> None:
