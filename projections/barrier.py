@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from confluent_kafka import TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from pynenc_kafka.projections.errors import LogRewoundError, ReadBarrierTimeoutError
@@ -40,10 +40,19 @@ class EndOffsets:
         :raises KafkaUnavailableError: If Kafka did not answer within the timeout.
         """
         request = {TopicPartition(self._topic, p): OffsetSpec.latest() for p in partitions}
+        # One attempt may meet a leader that just died: give it part of the timeout, so the
+        # retries (with refreshed metadata) still fit in the rest.
+        attempt = max(1.0, self._timeout / 3)
 
         def ask() -> dict[int, int]:
-            futures = self._admin.list_offsets(request, request_timeout=self._timeout)
-            return {tp.partition: future.result().offset for tp, future in futures.items()}
+            futures = self._admin.list_offsets(request, request_timeout=attempt)
+            ends = {tp.partition: future.result().offset for tp, future in futures.items()}
+            unknown = sorted(p for p, end in ends.items() if end < 0)
+            if unknown:  # no leader answered for them: a passing state while leadership moves
+                raise KafkaException(
+                    KafkaError(KafkaError.LEADER_NOT_AVAILABLE, f"no end offset for partitions {unknown}")
+                )
+            return ends
 
         return call_kafka(
             ask,
