@@ -17,7 +17,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from pynenc_kafka.schemas.errors import KafkaUnavailableError
-from pynenc_kafka.schemas.kafka_calls import call_kafka
+from pynenc_kafka.schemas.kafka_calls import call_kafka, learn_leaders
 from pynenc_kafka.schemas.timestamps import to_micros
 
 #: Consumer options that make a bounded read fast; the user's consumer options win over these.
@@ -173,6 +173,7 @@ class LogReader:
         if not remaining:
             return
         assignment = [TopicPartition(self.topic, p, offsets.start.get(p, 0)) for p in remaining]
+        learn_leaders(self._consumer, self.topic, self._timeout)
         self._consumer.assign(assignment)
         try:
             last_progress = time.monotonic()

@@ -19,6 +19,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartiti
 from pynenc_kafka.projections.checkpoint import CheckpointState
 from pynenc_kafka.projections.progress import ProjectionProgress
 from pynenc_kafka.projections.writer import ViewWriter
+from pynenc_kafka.schemas.kafka_calls import learn_leaders
 
 logger = logging.getLogger("pynenc_kafka.projector")
 
@@ -73,6 +74,7 @@ class Projector:
     def _assigned_consumer(self) -> Consumer:
         if self._consumer is None:
             consumer = self._consumer_factory()
+            learn_leaders(consumer, self.topic, 5.0)
             next_offsets = self.writer.state.next_offsets
             consumer.assign(
                 [

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException
 
 from pynenc_kafka.schemas.errors import KafkaUnavailableError, kafka_did_not_answer
 
@@ -42,6 +42,19 @@ def is_passing(exc: BaseException) -> bool:
         and not error.fatal()
         and (error.retriable() or error.code() in PASSING_CODES)
     )
+
+
+def learn_leaders(consumer: Consumer, topic: str, timeout: float) -> None:
+    """Let a new consumer learn the topic's partition leaders before it is assigned.
+
+    A consumer assigned before it knows the leaders waits for librdkafka's offset-query timer
+    (half a second) before its first fetch; one metadata request first spares that wait. An
+    unreachable cluster is left for the fetches to report.
+    """
+    try:
+        consumer.list_topics(topic, timeout=timeout)
+    except KafkaException:
+        pass
 
 
 def call_kafka[T, E: KafkaUnavailableError](
