@@ -9,11 +9,13 @@ machine's JDK and stopped at its end.
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,3 +96,63 @@ def start_session_broker() -> SessionBroker:
     if _docker_answers():
         return _container_broker()
     return _local_broker()
+
+
+def free_port_block(count: int) -> int:
+    """The first of ``count`` consecutive free ports, below Linux's ephemeral range: there,
+    other processes' outgoing connections could take a port between this check and the bind."""
+    for _ in range(200):
+        base = random.randrange(20_000, 32_000 - count)
+        if all(_port_is_free(base + offset) for offset in range(count)):
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports between 20000 and 32000")
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class LocalCluster:
+    """A local multi-node cluster started by :func:`local_cluster`.
+
+    :param Path data_dir: Its data dir.
+    :param int port: Node 1's client port (node ``i`` has ``port + i - 1``).
+    :param str start_stdout: What ``start`` printed.
+    """
+
+    data_dir: Path
+    port: int
+    start_stdout: str
+
+    @property
+    def bootstrap(self) -> str:
+        """The ``KAFKA_BOOTSTRAP_SERVERS`` that ``start`` printed last."""
+        return self.start_stdout.strip().splitlines()[-1].removeprefix("KAFKA_BOOTSTRAP_SERVERS=")
+
+
+@contextmanager
+def local_cluster(data_dir: Path, nodes: int = 3) -> Iterator[LocalCluster]:
+    """Start a ``nodes``-node cluster with ``deploy/kafka/broker``; stop it at the end, whatever happened."""
+    port = free_port_block(2 * nodes)  # client ports, then controller ports
+    try:
+        started = subprocess.run(
+            [sys.executable, str(BROKER_SCRIPT), "start", "--nodes", str(nodes), "--port", str(port)]
+            + ["--data-dir", str(data_dir), "--timeout", "150"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert started.returncode == 0, started.stderr
+        yield LocalCluster(data_dir, port, started.stdout)
+    finally:
+        subprocess.run(
+            [sys.executable, str(BROKER_SCRIPT), "stop", "--data-dir", str(data_dir)],
+            capture_output=True,
+            timeout=120,
+        )

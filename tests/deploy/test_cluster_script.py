@@ -19,18 +19,9 @@ import pytest
 from localbroker import cluster, console, layout, ports, properties, readiness
 
 from tests.deploy.test_broker_script import HOST, one_error_line, processes_mentioning, run_broker
+from tests.kafka_broker import free_port_block, local_cluster
 
 NODES = 3
-
-
-def free_port_block(count: int) -> int:
-    """:return: the first of ``count`` consecutive free ports, below Linux's ephemeral ports
-    (where another process's outgoing connection can take a port between check and bind)."""
-    for _ in range(200):
-        base = random.randrange(20_000, 32_000 - count)
-        if all(ports.port_is_free(base + offset) for offset in range(count)):
-            return base
-    raise RuntimeError(f"no {count} consecutive free ports between 20000 and 32000")
 
 
 @dataclass(frozen=True)
@@ -60,24 +51,8 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCluster
     :param tmp_path_factory: pytest's temporary folders.
     :return: the running cluster.
     """
-    data_dir = tmp_path_factory.mktemp("cluster-data")
-    port = free_port_block(2 * NODES)
-    try:
-        start = run_broker(
-            "start",
-            "--nodes",
-            str(NODES),
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-            "--timeout",
-            "150",
-        )
-        assert start.returncode == 0, start.stderr
-        yield RunningCluster(data_dir, port, start.stdout)
-    finally:
-        run_broker("stop", "--data-dir", str(data_dir))
+    with local_cluster(tmp_path_factory.mktemp("cluster-data"), NODES) as started:
+        yield RunningCluster(started.data_dir, started.port, started.start_stdout)
 
 
 # ---------------------------------------------------------------- running cluster

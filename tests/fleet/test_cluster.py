@@ -33,6 +33,7 @@ from pynenc_kafka.projections.store import View
 from pynenc_kafka.runtime import RUNTIME
 from tests.conftest import unique_app_id
 from tests.integration.support import REPO, backend, end_offsets, projection, projector_of
+from tests.kafka_broker import local_cluster
 
 BROKER_SCRIPT = REPO / "deploy" / "kafka" / "broker"
 NODES = 3
@@ -42,25 +43,6 @@ KAFKA_TIMEOUT = 30.0
 #: acknowledgement of a write issued after the kill.
 WRITE_BEFORE, WRITE_AFTER = 2.0, 3.0
 WRITERS = 4
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port_block(count: int) -> int:
-    """The first of ``count`` consecutive free ports, below Linux's ephemeral range: there,
-    other processes' outgoing connections could take a port between this check and the bind."""
-    for _ in range(200):
-        base = random.randrange(20_000, 32_000 - count)
-        if all(_port_is_free(base + offset) for offset in range(count)):
-            return base
-    raise RuntimeError(f"no {count} consecutive free ports between 20000 and 32000")
 
 
 def run_broker(*args: str) -> subprocess.CompletedProcess[str]:
@@ -92,25 +74,8 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """A 3-node cluster for the module, stopped at its end whatever happened."""
-    data_dir = tmp_path_factory.mktemp("cluster")
-    port = free_port_block(2 * NODES)  # client ports, then controller ports
-    try:
-        started = run_broker(
-            "start",
-            "--nodes",
-            str(NODES),
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-            "--timeout",
-            "150",
-        )
-        assert started.returncode == 0, started.stderr
-        bootstrap = started.stdout.strip().splitlines()[-1].removeprefix("KAFKA_BOOTSTRAP_SERVERS=")
-        yield Cluster(data_dir, bootstrap)
-    finally:
-        run_broker("stop", "--data-dir", str(data_dir))
+    with local_cluster(tmp_path_factory.mktemp("cluster"), NODES) as started:
+        yield Cluster(started.data_dir, started.bootstrap)
 
 
 @dataclass
