@@ -12,6 +12,8 @@ import fcntl
 import os
 from pathlib import Path
 
+from pynenc_kafka.projections.errors import ProjectionFolderError
+
 
 class ProjectionLease:
     """The projector lease of one projection folder.
@@ -30,8 +32,14 @@ class ProjectionLease:
         """
         if self._fd is not None:
             return True
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise ProjectionFolderError(
+                f"cannot use {exc.filename or self.lock_path.parent} for projections ({exc.strerror or exc}); "
+                "point PYNENC__KAFKA_PROJECTION_DIR at a folder this process may write"
+            ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

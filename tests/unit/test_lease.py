@@ -9,6 +9,9 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from pynenc_kafka.projections.errors import ProjectionFolderError
 from pynenc_kafka.projections.layout import ProjectionLayout
 from pynenc_kafka.projections.lease import ProjectionLease
 
@@ -65,3 +68,11 @@ def test_the_secondary_folders_of_dead_processes_are_swept(tmp_path: Path) -> No
         folder.mkdir(parents=True)
     assert layout.sweep_dead_secondaries() == [dead_folder]
     assert mine.exists() and not dead_folder.exists()
+
+
+def test_a_projection_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    lease = ProjectionLease(ProjectionLayout(blocker / "projections", "cluster", "t.events").lock_file)
+    with pytest.raises(ProjectionFolderError, match="PYNENC__KAFKA_PROJECTION_DIR"):
+        lease.try_acquire()
