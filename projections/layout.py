@@ -14,6 +14,7 @@ import itertools
 import os
 import shutil
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 _secondary_ids = itertools.count()
@@ -32,7 +33,7 @@ def _alive(pid: int) -> bool:
 
 @dataclass(frozen=True)
 class ProjectionLayout:
-    """The paths of one app's projection on this host.
+    """The paths of one app's projection on this host (each computed once: readers check one per read).
 
     :param Path root: Host folder of projections (``kafka_projection_dir``).
     :param str cluster_id: The Kafka cluster's id.
@@ -43,17 +44,17 @@ class ProjectionLayout:
     cluster_id: str
     topic: str
 
-    @property
+    @cached_property
     def folder(self) -> Path:
         """The RocksDB folder of the views."""
         return self.root / self.cluster_id / self.topic
 
-    @property
+    @cached_property
     def lock_file(self) -> Path:
         """The projector lease's lock file, beside the folder."""
         return self.folder.with_name(self.topic + ".projector.lock")
 
-    @property
+    @cached_property
     def ready_file(self) -> Path:
         """Created by the projecting process once the RocksDB and its column families exist."""
         return self.folder.with_name(self.topic + ".ready")
@@ -99,7 +100,7 @@ class ProjectionLayout:
             return None
         return (found.st_ino, found.st_mtime_ns)
 
-    @property
+    @cached_property
     def damaged_file(self) -> Path:
         """Left by a process that found the RocksDB damaged; the next projector rebuilds it."""
         return self.folder.with_name(self.topic + ".damaged")
