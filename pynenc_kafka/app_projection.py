@@ -111,7 +111,9 @@ class AppProjection:
         self.last_used = time.monotonic()
         self._retired_stores: list[ViewStore] = []
         self._secondary_path: Path | None = None
-        self._end_offsets = EndOffsets(clients.admin, log.name, clients.settings.timeout, clients.describe)
+        self._end_offsets = EndOffsets(
+            clients.offsets_consumer, log.name, clients.settings.timeout, clients.describe
+        )
         self._ready_stamp: tuple[int, int] | None = None
         self._retired = False
         self._guard = threading.Lock()

@@ -30,7 +30,8 @@ class ClusterClients:
         )
         self.codec = codec
         self._publisher: EventPublisher | None = None
-        self._publisher_ready = threading.Lock()
+        self._creating = threading.Lock()
+        self._offsets_consumer: Consumer | None = None
 
     @property
     def publisher(self) -> EventPublisher:
@@ -41,12 +42,27 @@ class ClusterClients:
         publisher = self._publisher
         if publisher is not None:
             return publisher
-        with self._publisher_ready:
+        with self._creating:
             if self._publisher is None:
                 self._publisher = EventPublisher(
                     self.settings.producer_config(), self.settings.timeout, self.describe
                 )
             return self._publisher
+
+    @property
+    def offsets_consumer(self) -> Consumer:
+        """The process's consumer for end-offset requests (read barriers), created on first use.
+
+        It is never assigned and never polled: librdkafka's offset queries are thread-safe, so
+        every app's barrier shares it.
+        """
+        consumer = self._offsets_consumer
+        if consumer is not None:
+            return consumer
+        with self._creating:
+            if self._offsets_consumer is None:
+                self._offsets_consumer = self.new_consumer("pynenc-kafka-end-offsets")
+            return self._offsets_consumer
 
     @property
     def cluster_id(self) -> str:
@@ -62,6 +78,8 @@ class ClusterClients:
         return Consumer({**self.settings.consumer_config(client_id), **(overrides or {})})
 
     def close(self) -> None:
-        """Flush the producer; the admin client closes with the object."""
+        """Flush the producer and close the offsets consumer; the admin client closes with the object."""
         if self._publisher is not None:
             self._publisher.close()
+        if self._offsets_consumer is not None:
+            self._offsets_consumer.close()
