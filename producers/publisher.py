@@ -93,7 +93,8 @@ class EventPublisher:
 
     def __init__(self, config: dict[str, Any], timeout: float, describe: str) -> None:
         self._producer = Producer(config)
-        self._connect(timeout)
+        self._connected = False
+        self._connecting = threading.Lock()
         self._timeout = timeout
         self._describe = describe
         self.max_request_bytes = int(config.get("message.max.bytes", _PRODUCER_DEFAULT_MAX))
@@ -101,21 +102,27 @@ class EventPublisher:
         self._poller = threading.Thread(target=self._serve_reports, name="pynenc-kafka-delivery", daemon=True)
         self._poller.start()
 
-    def _connect(self, timeout: float) -> None:
-        """Reach the cluster and let the idempotent producer get its producer id now.
+    def _connect(self, topic: str) -> None:
+        """Reach the cluster and let the idempotent producer get its producer id, before the first write.
 
         librdkafka asks for the producer id when a broker's connection-time metadata
         arrives; if our own metadata request is outstanding at that moment the refresh
         is skipped and the id waits for a 500 ms retry timer, which a new (forked)
         process's first write would pay. A second request, once the first has answered,
         always triggers it (the README's figures show how often one request left it waiting).
-        An unreachable cluster is reported by the first write, not here.
+        The requests name the first write's topic: metadata of the whole cluster can be
+        thousands of topics, which a new process would pay for in its first write. An
+        unreachable cluster is reported by the write, not here.
         """
-        try:
-            for _ in range(2):
-                self._producer.list_topics(timeout=timeout)
-        except KafkaException:
-            pass
+        with self._connecting:
+            if self._connected:
+                return
+            try:
+                for _ in range(2):
+                    self._producer.list_topics(topic, timeout=self._timeout)
+            except KafkaException:
+                pass
+            self._connected = True
 
     def _serve_reports(self) -> None:
         while self._running:
@@ -149,6 +156,8 @@ class EventPublisher:
         """
         if not events:
             return []
+        if not self._connected:
+            self._connect(events[0].topic)
         acks = _Acknowledgements(events)
         for index, event in enumerate(events):
             self._produce(event, lambda err, msg, i=index: acks.report(i, err, msg))
