@@ -18,7 +18,7 @@ class ProjectionProgress:
     :param refresh: Reads fresh offsets from elsewhere (secondary instances), or ``None``.
     """
 
-    POLL_SECONDS = 0.002
+    POLL_SECONDS = 0.0002
 
     def __init__(
         self, initial: Mapping[int, int], refresh: Callable[[], Mapping[int, int]] | None = None
