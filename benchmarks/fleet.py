@@ -1,67 +1,54 @@
-"""Fleet throughput: KafkaStateBackend against pynenc's SQLiteStateBackend (a benchmark, not a test).
+"""Fleet throughput: the demo's worker fleet, only the state backend varying.
 
-    KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 .venv/bin/python tests/benchmarks/bench_fleet.py --tasks 2000
-
-Runs the demo fleet (``python -m pynenc_kafka.demo``) twice in one run, with the same runner,
-workers, broker and orchestrator (pynenc's SQLite ones): once on pynenc's SQLite state backend,
-once on ours, alternating ``--rounds`` times, and prints tasks/s of each and their ratio.
+Each run is ``python -m pynenc_kafka.demo`` (the README's main job): the same tasks, runner,
+worker count and pynenc's SQLite broker and orchestrator on this host; the state backend is
+pynenc's SQLite one, pynenc-redis's, or ours (``PYNENC_KAFKA_DEMO_STATE``).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
-import statistics
 import subprocess
 import sys
 
-_RATE = re.compile(r"ran (\d+) tasks in ([\d.]+)s: (\d+) tasks/s")
+from benchmarks.backends import Backend, Servers
+
+#: The runners pynenc ships, each measured.
+RUNNERS = ("ThreadRunner", "MultiThreadRunner", "ProcessRunner", "PersistentProcessRunner")
+#: Backends a fleet can share (Mem is one process's memory).
+FLEET_BACKENDS = (Backend.SQLITE, Backend.REDIS, Backend.KAFKA)
+_RATE = re.compile(r"ran (\d+) tasks in ([\d.]+)s")
 
 
-def run_fleet(state: str, args: argparse.Namespace) -> float:
-    """One fleet run; return its tasks/s."""
-    env = {**os.environ, "PYNENC_KAFKA_DEMO_STATE": state}
-    if "KAFKA_BOOTSTRAP_SERVERS" in os.environ:
-        env["PYNENC__KAFKA_BOOTSTRAP_SERVERS"] = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+class FleetRunError(RuntimeError):
+    """A fleet run failed or did not say how fast it went."""
+
+
+def fleet_rate(backend: Backend, runner: str, servers: Servers, tasks: int, workers: int) -> float:
+    """Run one fleet; return its tasks per second.
+
+    :param Backend backend: The state backend of every process.
+    :param str runner: The pynenc runner class of each worker.
+    :param Servers servers: The run's servers.
+    :param int tasks: Tasks in all.
+    :param int workers: Worker processes.
+    :raises FleetRunError: If the run failed.
+    """
+    env = {**os.environ, **servers.environment(), "PYNENC_KAFKA_DEMO_STATE": backend.value}
     command = [
-        sys.executable,
-        "-m",
-        "pynenc_kafka.demo",
-        "--workers",
-        str(args.workers),
-        "--tasks",
-        str(args.tasks),
-        "--runner",
-        args.runner,
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
+        sys.executable, "-m", "pynenc_kafka.demo",
+        "--workers", str(workers),
+        "--tasks", str(tasks),
+        "--workflows", "1",
+        "--runner", runner,
+        "--log-dir", str(servers.work_dir / "fleet-logs"),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
     match = _RATE.search(done.stdout)
     if done.returncode != 0 or match is None:
-        raise SystemExit(f"fleet run on {state} failed:\n{done.stdout}\n{done.stderr[-3000:]}")
-    tasks, seconds = int(match.group(1)), float(match.group(2))
-    print(f"  {state:<7} {tasks} tasks in {seconds:6.1f}s: {tasks / seconds:7.1f} tasks/s", flush=True)
-    return tasks / seconds
-
-
-def main() -> None:
-    """Alternate the two backends and print the medians and their ratio."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tasks", type=int, default=2000)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--runner", default="ThreadRunner")
-    parser.add_argument("--rounds", type=int, default=2)
-    args = parser.parse_args()
-    rates: dict[str, list[float]] = {"sqlite": [], "kafka": []}
-    for _ in range(args.rounds):
-        for state in rates:
-            rates[state].append(run_fleet(state, args))
-    sqlite, kafka = (statistics.median(rates[s]) for s in ("sqlite", "kafka"))
-    print(
-        f"{args.runner} x {args.workers} workers, {args.tasks} tasks: SQLiteStateBackend {sqlite:.1f} tasks/s, "
-        f"KafkaStateBackend {kafka:.1f} tasks/s, ratio kafka/sqlite {kafka / sqlite:.2f}"
-    )
-
-
-if __name__ == "__main__":
-    main()
+        raise FleetRunError(
+            f"the {runner} fleet on {backend.label} failed (exit {done.returncode}):\n"
+            f"{done.stdout[-1500:]}\n{done.stderr[-1500:]}"
+        )
+    return int(match.group(1)) / float(match.group(2))

@@ -1,93 +1,71 @@
-"""First writes of a freshly forked process, as pynenc's ProcessRunner makes one per task
-(a benchmark, not a test).
+"""A forked task process's whole overhead: fork, two writes and a read, exit.
 
-    KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 .venv/bin/python tests/benchmarks/bench_forked_write.py
-
-The parent writes once (topics created, cluster known), then forks ``--forks`` children
-one after another; each child times its first write (a runner context, as a task process
-starts with) and its second (a status record). Prints median, p95 and max of each, and
-how many first writes waited on librdkafka's 500 ms producer-id retry (over 400 ms).
+pynenc's ProcessRunner forks a process per task; that process stores its runner context,
+records a status, reads what it needs and exits. This times each from ``fork`` to the
+parent seeing it exit, then checks from the parent that every write is there: acknowledged
+and durable, not lost with the process.
 """
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import os
-import statistics
-import tempfile
 import time
 import uuid
-from multiprocessing.queues import Queue
 
-from pynenc import Pynenc, PynencBuilder
+from pynenc import Pynenc
 from pynenc.identifiers.invocation_id import InvocationId
-from pynenc.invocation.status import InvocationStatus, InvocationStatusRecord
+from pynenc.invocation.status import InvocationStatus
 from pynenc.runner.runner_context import RunnerContext
+
+from benchmarks.backends import Backend, Servers, build_app, release_app
+from benchmarks.samples import Latency
+from benchmarks.workload import Lives, runner_context
 
 FORK = multiprocessing.get_context("fork")
 
 
-def context(parent: RunnerContext | None = None) -> RunnerContext:
-    """A runner context of this process, as a runner or its task process stores."""
-    return RunnerContext(
-        runner_cls="BenchRunner",
-        runner_id=str(uuid.uuid4()),
+def _task_process(app: Pynenc, parent: RunnerContext, invocation_id: str) -> None:
+    """In the forked process: the writes and the read of a task process, then exit."""
+    own = RunnerContext(
+        runner_cls="BenchTask",
+        runner_id=f"task-{uuid.uuid4().hex[:8]}",
         pid=os.getpid(),
         hostname="bench",
         thread_id=0,
         parent_ctx=parent,
     )
+    lives = Lives(app, own)
+    app.state_backend._store_runner_context(own)
+    lives.status(invocation_id, InvocationStatus.RUNNING)
+    if app.state_backend._get_result(InvocationId("known")) != "3":
+        os._exit(3)
 
 
-def child(app: Pynenc, parent: RunnerContext, report: Queue[tuple[float, float]]) -> None:
-    """In the forked process: time the first and the second write, in milliseconds."""
-    backend = app.state_backend
-    started = time.perf_counter()
-    own = context(parent)
-    backend.store_runner_context(own)
-    first = time.perf_counter()
-    status = InvocationStatusRecord(InvocationStatus.RUNNING, own.runner_id)
-    backend.add_history(InvocationId(f"bench-{uuid.uuid4()}"), status, own)
-    second = time.perf_counter()
-    report.put(((first - started) * 1e3, (second - first) * 1e3))
+def fork_to_exit(backend: Backend, servers: Servers, app_id: str, forks: int) -> Latency:
+    """p50/p99, in microseconds, of a task process from fork to exit.
 
-
-def summary(label: str, samples: list[float]) -> str:
-    """Median, p95 and max of millisecond samples."""
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-    return f"{label:<34} median {statistics.median(ordered):7.1f} ms   p95 {p95:7.1f} ms   max {ordered[-1]:7.1f} ms"
-
-
-def main() -> None:
-    """Measure and print."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--forks", type=int, default=50)
-    args = parser.parse_args()
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-    os.environ.setdefault("PYNENC__KAFKA_PROJECTION_DIR", tempfile.mkdtemp(prefix="bench-fork-"))
-    app = (
-        PynencBuilder()
-        .app_id(f"bench-fork-{uuid.uuid4().hex[:6]}")
-        .kafka(bootstrap_servers=bootstrap)
-        .build()
-    )
-    parent = context()
-    app.state_backend.store_runner_context(parent)
-    firsts, seconds = [], []
-    for _ in range(args.forks):
-        report: Queue[tuple[float, float]] = FORK.Queue()
-        process = FORK.Process(target=child, args=(app, parent, report))
+    :param Backend backend: A backend processes share.
+    :param Servers servers: The run's servers.
+    :param str app_id: A new app.
+    :param int forks: Task processes, one after another.
+    :raises AssertionError: If a process failed or a write of one is missing afterwards.
+    """
+    parent = runner_context("parent")
+    lives = Lives(build_app(backend, servers, app_id), parent)
+    lives.backend.store_runner_context(parent)
+    lives.result("known")
+    samples, ids = [], [f"forked-{n}" for n in range(forks)]
+    for invocation_id in ids:
+        process = FORK.Process(target=_task_process, args=(lives.app, parent, invocation_id))
+        started = time.perf_counter()
         process.start()
-        first, second = report.get(timeout=60)
-        process.join(60)
-        firsts.append(first)
-        seconds.append(second)
-    print(summary("first write of a forked process", firsts))
-    print(summary("second write", seconds))
-    print(f"first writes over 400 ms: {sum(f > 400 for f in firsts)} of {args.forks}")
-
-
-if __name__ == "__main__":
-    main()
+        process.join(120)
+        samples.append((time.perf_counter() - started) * 1e6)
+        if process.exitcode != 0:
+            raise AssertionError(f"a task process on {backend.label} exited with {process.exitcode}")
+    missing = [i for i in ids if len(lives.backend._get_history(InvocationId(i))) != 1]
+    release_app(lives.app)
+    if missing:
+        raise AssertionError(f"{backend.label} lost the writes of task processes {missing[:5]}")
+    return Latency.of(samples)

@@ -1,10 +1,12 @@
-"""Benchmark: replay a long app log into a fresh projection folder (not a pytest test).
+"""Replay rate: a long app log replayed into a fresh projection folder.
 
 Writes ``--events`` events into a new app's log with a raw producer (events are encoded once
 per kind as templates, then only their ids are spliced in, so writing a million takes seconds),
 then times ``LogReplay`` (what ``pynenc-kafka replay`` runs) into a fresh folder.
 
-    python tests/benchmarks/bench_replay.py --events 1000000 [--breakdown] [--profile]
+    python -m benchmarks.replay --events 1000000 [--breakdown] [--profile]
+
+:func:`replay_rate` is the figure ``python -m benchmarks`` reports.
 
 The broker is ``--bootstrap-servers``, else ``KAFKA_BOOTSTRAP_SERVERS`` or
 ``PYNENC__KAFKA_BOOTSTRAP_SERVERS``. The mix per invocation: ``InvocationRegistered``, four
@@ -201,6 +203,45 @@ class StageTimer:
             )
 
 
+def new_log(session: AuditSession, partitions: int) -> AppLog:
+    """A new app's log, created with ``partitions`` partitions."""
+    app_id = f"bench-replay-{uuid.uuid4().hex[:8]}"
+    session.clients.topics.ensure(AppTopics(session.prefix, app_id).events, partitions)
+    return session.app_log(app_id)
+
+
+def bench_session(bootstrap: str | None) -> AuditSession:
+    """The audit session of a replay benchmark on ``bootstrap`` (else the environment's cluster)."""
+    conf = ConfigStateBackendKafka()
+    if bootstrap:
+        conf.kafka_bootstrap_servers = bootstrap
+    conf.kafka_topic_prefix = "bench"
+    return AuditSession(conf)
+
+
+def replay_rate(bootstrap: str, events: int, partitions: int = 3) -> float:
+    """Events per second of ``pynenc-kafka replay`` over a new log of ``events`` events.
+
+    :param str bootstrap: The cluster.
+    :param int events: Events to write, then replay.
+    :param int partitions: Partitions of the log.
+    :raises AssertionError: If the replay did not apply every event.
+    """
+    session = bench_session(bootstrap)
+    log = new_log(session, partitions)
+    write_log(session, log, events)
+    folder = Path(tempfile.mkdtemp(prefix="bench-replay-")) / "replay"
+    try:
+        with session.reader(log) as reader:
+            result = LogReplay(reader, log.source, REPLAY_BATCH).run(folder, reader.whole_log())
+        if result.records != events or result.skipped:
+            raise AssertionError(f"replay read {result.records} of {events} events, skipped {result.skipped}")
+        return result.records / result.seconds
+    finally:
+        session.clients.admin.delete_topics([log.topic])
+        shutil.rmtree(folder.parent, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -218,16 +259,9 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the topic and the folder")
     args = parser.parse_args()
 
-    conf = ConfigStateBackendKafka()
-    servers = args.bootstrap_servers or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if servers:
-        conf.kafka_bootstrap_servers = servers
-    conf.kafka_topic_prefix = "bench"
-    session = AuditSession(conf)
-    app_id = f"bench-replay-{uuid.uuid4().hex[:8]}"
-    topic = AppTopics(session.prefix, app_id).events
-    session.clients.topics.ensure(topic, args.partitions)
-    log = session.app_log(app_id)
+    session = bench_session(args.bootstrap_servers or os.environ.get("KAFKA_BOOTSTRAP_SERVERS"))
+    log = new_log(session, args.partitions)
+    topic = log.topic
 
     seconds = write_log(session, log, args.events)
     print(

@@ -17,8 +17,17 @@ _builder = (
     .app_id(os.environ.get("PYNENC_KAFKA_DEMO_APP", "pynenc-kafka-demo"))
     .sqlite(sqlite_db_path=os.environ.get("PYNENC_KAFKA_DEMO_SQLITE", "/tmp/pynenc-kafka-demo.db"))
 )
-# ``PYNENC_KAFKA_DEMO_STATE=sqlite`` keeps pynenc's SQLite state backend: the benchmark's baseline.
-app = (_builder if os.environ.get("PYNENC_KAFKA_DEMO_STATE") == "sqlite" else _builder.kafka()).build()
+# The benchmarks (``benchmarks/``) compare state backends on the same fleet:
+# ``PYNENC_KAFKA_DEMO_STATE=sqlite`` keeps pynenc's SQLite state backend, ``redis`` takes pynenc-redis's
+# (at ``PYNENC__REDIS_URL``); anything else, ours.
+_STATE = os.environ.get("PYNENC_KAFKA_DEMO_STATE", "kafka")
+if _STATE == "redis":
+    _builder = _builder.custom_config(
+        state_backend_cls="RedisStateBackend", redis_url=os.environ.get("PYNENC__REDIS_URL", "")
+    )
+elif _STATE != "sqlite":
+    _builder = _builder.kafka()
+app = _builder.build()
 
 
 class FlakyInputError(ValueError):
