@@ -123,8 +123,12 @@ def write_lives(lives: Lives, ids: list[str], threads: int) -> WriteFigures:
         results = timed_calls(lambda i: lives.result(ids[i]), len(ids))
         seconds = time.perf_counter() - started
         return WriteFigures(len(ids) * WRITES_PER_LIFE / seconds, Latency.of(results))
-    shares = [ids[t::threads] for t in range(threads)]
-    workers = [threading.Thread(target=lambda s=share: [lives.live(i) for i in s]) for share in shares]
+
+    def write_share(share: list[str]) -> None:
+        for invocation_id in share:
+            lives.live(invocation_id)
+
+    workers = [threading.Thread(target=write_share, args=(ids[t::threads],)) for t in range(threads)]
     started = time.perf_counter()
     for worker in workers:
         worker.start()
