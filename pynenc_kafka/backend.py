@@ -27,6 +27,8 @@ from pynenc_kafka.app_projection import (
 )
 from pynenc_kafka.client_settings import KafkaClientSettings
 from pynenc_kafka.conf import ConfigStateBackendKafka
+from pynenc_kafka.fork_bridge import SERVER as FORK_BRIDGE
+from pynenc_kafka.fork_bridge import through_parent
 from pynenc_kafka.producers.publisher import OutgoingEvent, Position
 from pynenc_kafka.projection_access import ProjectionAccess
 from pynenc_kafka.projections.store import View, ViewStore
@@ -64,6 +66,8 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         self.spec = AppSpec.from_config(self.conf, app.app_id)
         self.topics = self.spec.topics
         self._reads = ProjectionAccess(self.spec)
+        self.bridge_forks = self.conf.kafka_fork_bridge
+        FORK_BRIDGE.register(self)
 
     @cached_property
     def conf(self) -> ConfigStateBackendKafka:
@@ -83,6 +87,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         """Run ``work`` on the projection, held open meanwhile (see :class:`ProjectionAccess`)."""
         return self._reads.use(work)
 
+    @through_parent(writes=True)
     def _publish(self, records: Sequence[Record], *extra: OutgoingEvent) -> list[Position]:
         """Encode and size-check one call's events, publish them all, wait once for Kafka.
 
@@ -143,6 +148,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         registry = self._registry()
         self._publish([(EventKind.APP_INFO_STORED, payload)], registry.entry(app_info.app_id, payload))
 
+    @through_parent()
     def get_app_info(self) -> AppInfo:
         app_id = self.app.app_id
         found = self._reads.fresh(lambda store: app_info.app_info_json(store, app_id), app_id)
@@ -171,6 +177,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
             ]
         )
 
+    @through_parent()
     def _get_invocation(self, invocation_id: InvocationId) -> tuple[InvocationDTO, CallDTO] | None:
         def read(store: ViewStore) -> tuple[InvocationDTO, CallDTO] | None:
             row = invocations.invocation(store, invocation_id)
@@ -230,6 +237,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
             ]
         )
 
+    @through_parent()
     def _get_history(self, invocation_id: InvocationId) -> list[InvocationHistory]:
         rows = self._reads.fresh(lambda store: history.of_invocation(store, invocation_id), invocation_id)
         return [payloads.history_from_row(row) for row in rows]
@@ -258,6 +266,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         payload = {"invocation_id": invocation_id, "serialized_result": serialized_result}
         self._publish([(EventKind.RESULT_SET, payload)])
 
+    @through_parent()
     def _get_result(self, invocation_id: InvocationId) -> str:
         found = self._reads.immutable(invocation_id, lambda store: outcomes.result(store, invocation_id))
         if found is None:
@@ -269,6 +278,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
             [(EventKind.EXCEPTION_SET, payloads.exception_set(invocation_id, serialized_exception))]
         )
 
+    @through_parent()
     def _get_exception(self, invocation_id: InvocationId) -> str:
         found = self._reads.immutable(invocation_id, lambda store: outcomes.exception(store, invocation_id))
         if found is None:
@@ -299,6 +309,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         }
         self._publish([(EventKind.WORKFLOW_DATA_SET, payload)])
 
+    @through_parent()
     def get_workflow_data(self, workflow_identity: WorkflowIdentity, key: str, default: Any = None) -> Any:
         wf_id = workflow_identity.workflow_id
         found = self._reads.fresh(lambda store: workflows.data(store, wf_id, key), wf_id)
@@ -319,6 +330,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
     def _store_runner_context(self, runner_context: RunnerContext) -> None:
         self._publish([(EventKind.RUNNER_CONTEXT_STORED, payloads.runner_context_stored(runner_context))])
 
+    @through_parent()
     def _get_runner_context(self, runner_id: str) -> RunnerContext | None:
         row = self._reads.immutable(runner_id, lambda store: runners.context(store, runner_id))
         return None if row is None else self._runner_context_from(row)
