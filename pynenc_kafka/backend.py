@@ -66,7 +66,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         self.spec = AppSpec.from_config(self.conf, app.app_id)
         self.topics = self.spec.topics
         self._reads = ProjectionAccess(self.spec)
-        self.bridge_forks = self.conf.kafka_fork_bridge
+        self.bridge_seconds = self.conf.kafka_fork_bridge_seconds
         FORK_BRIDGE.register(self)
 
     @cached_property

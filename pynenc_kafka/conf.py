@@ -16,7 +16,7 @@ from cistell import ConfigField
 from pynenc.conf.config_base import ConfigPynencBase
 from pynenc.conf.config_state_backend import ConfigStateBackend
 
-from pynenc_kafka.settings_check import at_least, switch
+from pynenc_kafka.settings_check import at_least
 
 
 def client_options_mapper(value: Any, expected_type: type[dict[str, Any]]) -> dict[str, Any]:
@@ -106,17 +106,18 @@ class ConfigStateBackendKafka(ConfigStateBackend, ConfigKafka):
         projecting process died.
     :cvar ConfigField[int] kafka_max_open_projections:
         Projections a process keeps open at once; the least recently used closes first.
-    :cvar ConfigField[bool] kafka_fork_bridge:
-        Whether a process forked from one that uses the app (pynenc's ProcessRunner task
-        processes) sends its writes and point reads to that process over a Unix socket, instead
-        of building its own Kafka clients and opening the views (see ``fork_bridge``).
+    :cvar ConfigField[float] kafka_fork_bridge_seconds:
+        For how long after its fork a process forked from one that uses the app (pynenc's
+        ProcessRunner task processes) sends its writes and point reads to that process over a
+        Unix socket, instead of building its own Kafka clients and opening the views (see
+        ``fork_bridge``); ``0`` turns the bridge off.
     """
 
     kafka_projection_dir = ConfigField("")
     kafka_read_barrier_timeout = ConfigField(30.0, at_least("kafka_read_barrier_timeout", 0.0))
     kafka_takeover_interval = ConfigField(1.0, at_least("kafka_takeover_interval", 0.001))
     kafka_max_open_projections = ConfigField(32, at_least("kafka_max_open_projections", 1))
-    kafka_fork_bridge = ConfigField(True, switch("kafka_fork_bridge"))
+    kafka_fork_bridge_seconds = ConfigField(10.0, at_least("kafka_fork_bridge_seconds", 0.0))
 
     @property
     def projection_root(self) -> Path:

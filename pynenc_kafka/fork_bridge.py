@@ -10,8 +10,11 @@ the other end. The parent runs each call on its own backend of the same app, exa
 of its own: a write returns once Kafka acknowledged it, a read is answered behind the parent's
 barrier, so the child keeps every guarantee of a local call.
 
-What cannot cross (a backend created after the fork, a value that does not pickle, a parent
-that went away) runs in the child as before. A write in flight when the parent dies fails with
+The bridge is for short lives: a child still running ``KAFKA_FORK_BRIDGE_SECONDS`` after its
+fork (a worker process of pynenc's MultiThreadRunner or PersistentProcessRunner) builds its
+own clients from then on, so long-lived workers do not all funnel through one process. What
+cannot cross (a backend created after the fork, a value that does not pickle, a parent that
+went away) runs in the child as before. A write in flight when the parent dies fails with
 :class:`EventNotPersistedError`, as a lost acknowledgement does: it may or may not be in the log.
 """
 
@@ -25,6 +28,7 @@ import selectors
 import socket
 import struct
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -41,9 +45,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Bridged(Protocol):
-    """What the bridge needs of a backend: the setting that allows it."""
+    """What the bridge needs of a backend: how long a forked child may use it (0: never)."""
 
-    bridge_forks: bool
+    bridge_seconds: float
 
 
 class _Unservable(Exception):
@@ -89,7 +93,7 @@ class BridgeServer:
 
     def register(self, backend: Bridged) -> None:
         """Let the children this process forks from now on call ``backend`` through the bridge."""
-        if backend.bridge_forks:
+        if backend.bridge_seconds > 0:
             self._backends[id(backend)] = backend
 
     def before_fork(self) -> None:
@@ -110,7 +114,8 @@ class BridgeServer:
 
     def after_fork_in_child(self) -> BridgeClient | None:
         """Drop what serves the parent's other children; return this child's client, if any."""
-        pending, ids = self._pending, set(self._backends)
+        pending = self._pending
+        until = {key: time.monotonic() + backend.bridge_seconds for key, backend in self._backends.items()}
         for sock in [*self._children, *(s for s in (self._wake_r, self._wake_w) if s is not None)]:
             sock.close()
         self._reset()
@@ -119,7 +124,7 @@ class BridgeServer:
             return None
         parents, mine = pending
         parents.close()
-        return BridgeClient(mine, ids)
+        return BridgeClient(mine, until)
 
     # -- serving -------------------------------------------------------------------------------
 
@@ -199,18 +204,22 @@ class BridgeClient:
     """The child's side: sends its backends' calls to the parent, one at a time.
 
     :param socket.socket sock: The child's end of the pair.
-    :param set ids: Ids of the parent's backends at the fork (the same objects, copied, here).
+    :param dict until: For each of the parent's backends at the fork (by id: the same objects,
+        copied, here), the ``time.monotonic()`` after which the child runs its calls itself.
     """
 
-    def __init__(self, sock: socket.socket, ids: set[int]) -> None:
+    def __init__(self, sock: socket.socket, until: dict[int, float]) -> None:
         self._sock: socket.socket | None = sock
-        self._ids = ids
+        self._until = until
         self._lock = threading.Lock()
         self._numbers = iter(range(1 << 62))
 
     def serves(self, backend: object) -> bool:
-        """Whether ``backend`` is one the parent had at the fork, and the parent still answers."""
-        return self._sock is not None and id(backend) in self._ids
+        """Whether ``backend`` is one the parent had at the fork, and the parent still answers it."""
+        until = self._until.get(id(backend))
+        if self._sock is None or until is None:
+            return False
+        return time.monotonic() <= until  # after it, a long life: its own clients pay for themselves
 
     def call(self, backend: object, name: str, args: tuple, kwargs: dict, writes: bool) -> tuple[bool, Any]:
         """Run ``backend.name(*args, **kwargs)`` in the parent.

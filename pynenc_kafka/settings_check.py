@@ -71,26 +71,3 @@ def bootstrap_servers(value: Any) -> str:
             + ", e.g. 'kafka-1:9092,kafka-2:9092'"
         )
     return text
-
-
-_TRUE, _FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off", ""})
-
-
-def switch(field: str) -> Callable[[Any, type[bool]], bool]:
-    """A cistell ``ConfigField`` mapper for an on/off setting: ``true/false``, ``1/0``, ``yes/no``, ``on/off``.
-
-    cistell's own conversion is ``bool(text)``, which makes ``"false"`` true.
-
-    :param str field: The field's name, for the error.
-    """
-
-    def mapper(value: Any, expected_type: type[bool]) -> bool:
-        del expected_type
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in _TRUE or text in _FALSE:
-            return text in _TRUE
-        raise SettingError(f"PYNENC__{field.upper()}={value!r} is not on or off (true/false, 1/0, yes/no)")
-
-    return mapper

@@ -101,10 +101,10 @@ def test_a_forked_child_writes_and_reads_through_its_parent(app_instance: Pynenc
 def test_with_the_bridge_off_a_forked_child_uses_kafka_itself(
     kafka_builder: PynencBuilder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PYNENC__KAFKA_FORK_BRIDGE", "false")
+    monkeypatch.setenv("PYNENC__KAFKA_FORK_BRIDGE_SECONDS", "0")
     app = kafka_builder.build()
     be = backend(app)
-    assert be.bridge_forks is False
+    assert be.bridge_seconds == 0
     be._set_result(InvocationId("known"), "from the parent")
 
     seen = _run_child(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Callable
 from multiprocessing.queues import Queue
 from typing import Any
@@ -24,8 +25,8 @@ class NotPicklableError(Exception):
 class FakeBackend:
     """Methods marked as the backend's are: each says which process ran it."""
 
-    def __init__(self, bridge_forks: bool = True) -> None:
-        self.bridge_forks = bridge_forks
+    def __init__(self, bridge_seconds: float = 30.0) -> None:
+        self.bridge_seconds = bridge_seconds
 
     @through_parent()
     def where(self, value: str) -> tuple[int, str]:
@@ -44,6 +45,12 @@ class FakeBackend:
         return os.getpid(), lambda: None
 
 
+def _in_child_later(backend: FakeBackend, report: Queue[dict[str, Any]]) -> None:
+    first = backend.where("v")[0]
+    time.sleep(0.6)
+    report.put({"first": first, "later": backend.where("v")[0], "pid": os.getpid()})
+
+
 def _in_child(backend: FakeBackend, late: FakeBackend, report: Queue[dict[str, Any]]) -> None:
     seen: dict[str, Any] = {"where": backend.where("v"), "late": late.where("v")[0]}
     for name in ("missing", "odd_error"):
@@ -56,9 +63,9 @@ def _in_child(backend: FakeBackend, late: FakeBackend, report: Queue[dict[str, A
     report.put(seen)
 
 
-def _fork(*args: Any) -> dict[str, Any]:
+def _fork(*args: Any, target: Callable[..., None] = _in_child) -> dict[str, Any]:
     report: Queue[dict[str, Any]] = FORK.Queue()
-    child = FORK.Process(target=_in_child, args=(*args, report))
+    child = FORK.Process(target=target, args=(*args, report))
     child.start()
     seen = report.get(timeout=30)
     child.join(30)
@@ -80,9 +87,19 @@ def test_the_parent_runs_the_childs_calls_and_its_errors_cross() -> None:
 
 
 def test_a_backend_with_the_bridge_off_runs_in_the_child() -> None:
-    backend = FakeBackend(bridge_forks=False)
+    backend = FakeBackend(bridge_seconds=0)
     SERVER.register(backend)
 
     seen = _fork(backend, backend)
 
     assert seen["where"] == (seen["pid"], "v")
+
+
+def test_a_child_that_lives_longer_than_the_bridges_seconds_runs_its_calls_itself() -> None:
+    backend = FakeBackend(bridge_seconds=0.3)
+    SERVER.register(backend)
+
+    seen = _fork(backend, target=_in_child_later)
+
+    assert seen["first"] == os.getpid()
+    assert seen["later"] == seen["pid"]
