@@ -27,6 +27,7 @@ from pynenc_kafka.app_projection import (
 )
 from pynenc_kafka.client_settings import KafkaClientSettings
 from pynenc_kafka.conf import ConfigStateBackendKafka
+from pynenc_kafka.metrics_server import serve_metrics_once
 from pynenc_kafka.producers.publisher import OutgoingEvent, Position
 from pynenc_kafka.projection_access import ProjectionAccess
 from pynenc_kafka.projections.store import View, ViewStore
@@ -64,6 +65,12 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         self.spec = AppSpec.from_config(self.conf, app.app_id)
         self.topics = self.spec.topics
         self._reads = ProjectionAccess(self.spec)
+        if self.conf.kafka_metrics_port:
+            serve_metrics_once(
+                int(self.conf.kafka_metrics_port),
+                self.conf.kafka_metrics_address,
+                int(self.conf.kafka_ready_max_lag),
+            )
 
     @cached_property
     def conf(self) -> ConfigStateBackendKafka:

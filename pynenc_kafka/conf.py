@@ -106,12 +106,22 @@ class ConfigStateBackendKafka(ConfigStateBackend, ConfigKafka):
         projecting process died.
     :cvar ConfigField[int] kafka_max_open_projections:
         Projections a process keeps open at once; the least recently used closes first.
+    :cvar ConfigField[int] kafka_metrics_port:
+        TCP port of the process's Prometheus endpoint (``/metrics``, ``/healthz``, ``/readyz``);
+        ``0``: none. A port another process of the host holds already is logged once, not fatal.
+    :cvar ConfigField[str] kafka_metrics_address:
+        Address the endpoint listens on (``0.0.0.0``: every interface; ``127.0.0.1``: this host).
+    :cvar ConfigField[int] kafka_ready_max_lag:
+        Records a projection may be behind for ``/readyz`` to answer ready.
     """
 
     kafka_projection_dir = ConfigField("")
     kafka_read_barrier_timeout = ConfigField(30.0, at_least("kafka_read_barrier_timeout", 0.0))
     kafka_takeover_interval = ConfigField(1.0, at_least("kafka_takeover_interval", 0.001))
     kafka_max_open_projections = ConfigField(32, at_least("kafka_max_open_projections", 1))
+    kafka_metrics_port = ConfigField(0, at_least("kafka_metrics_port", 0))
+    kafka_metrics_address = ConfigField("0.0.0.0")
+    kafka_ready_max_lag = ConfigField(1000, at_least("kafka_ready_max_lag", 0))
 
     @property
     def projection_root(self) -> Path:
