@@ -14,6 +14,8 @@ from collections.abc import Mapping
 
 from prometheus_client import Counter, Histogram
 
+from pynenc_kafka.producers.observer import WRITE_ERROR_CAUSES
+
 EVENTS_APPLIED = Counter(
     "pynenc_kafka_events_applied",
     "Events applied to the projection by this process, by kind",
@@ -46,6 +48,8 @@ WRITE_SECONDS = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 30),
 )
 WRITE_ERRORS = Counter("pynenc_kafka_write_errors", "Write calls that failed, by cause", ["cause"])
+for _cause in WRITE_ERROR_CAUSES:  # every series from 0, so the first error is an increase alerts see
+    WRITE_ERRORS.labels(cause=_cause)
 
 #: The figures read at scrape time: name -> (help, labels).
 GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -86,6 +90,7 @@ class ProjectionMetrics:
         self._skipped = RECORDS_SKIPPED.labels(app=app_id)
         self._waits = BARRIER_WAIT.labels(app=app_id)
         self._timeouts = BARRIER_TIMEOUTS.labels(app=app_id)
+        self._takeovers = TAKEOVERS.labels(app=app_id)
 
     def applied(self, kinds: Mapping[str, int]) -> None:
         """Count a batch's events by kind."""
@@ -107,7 +112,7 @@ class ProjectionMetrics:
 
     def took_over(self) -> None:
         """Count a takeover by this process."""
-        TAKEOVERS.labels(app=self.app_id).inc()
+        self._takeovers.inc()
 
 
 class WriteMetrics:
