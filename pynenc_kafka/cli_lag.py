@@ -20,6 +20,7 @@ from pynenc_kafka.projection_lag import RecordTimes, measure_lag
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
 from pynenc_kafka.projections.lease import ProjectionLease
 from pynenc_kafka.registry import AppRegistry
+from pynenc_kafka.schemas.errors import KafkaBackendError
 from pynenc_kafka.schemas.topology import registry_topic
 
 
@@ -130,7 +131,8 @@ def cmd_lag(args: argparse.Namespace) -> int:
     else:
         app_ids = [args.app]
     reports: list[dict[str, Any]] = []
-    missing: list[dict[str, str]] = []
+    missing: list[dict[str, str]] = []  # --all-apps: apps this host does not project (not a failure)
+    unmeasured: list[dict[str, str]] = []  # --all-apps: apps whose lag could not be measured
     for app_id in app_ids:
         try:
             reports.append(app_lag(session, app_id))
@@ -138,15 +140,23 @@ def cmd_lag(args: argparse.Namespace) -> int:
             if not args.all_apps:
                 raise
             missing.append({"app_id": app_id, "reason": str(exc)})
+        except KafkaBackendError as exc:
+            if not args.all_apps:
+                raise
+            unmeasured.append({"app_id": app_id, "reason": str(exc)})
+    checking = args.max_lag is not None or args.max_lag_seconds is not None
     verdicts = [_behind(r, args.max_lag, args.max_lag_seconds) for r in reports]
     for report, behind in zip(reports, verdicts, strict=True):
-        if args.max_lag is not None or args.max_lag_seconds is not None:
+        if checking:
             report["behind"] = behind
     if args.json:
-        emit_json({"apps": reports, "not_here": missing} if args.all_apps else reports[0])
+        everything = {"apps": reports, "not_here": missing, "unmeasured": unmeasured}
+        emit_json(everything if args.all_apps else reports[0])
     else:
         for report, behind in zip(reports, verdicts, strict=True):
             _print(report, behind)
         for skipped in missing:
             print(f"app {skipped['app_id']!r}: no projection on this host")
-    return EXIT_NEGATIVE if any(verdicts) else EXIT_OK
+        for failed in unmeasured:
+            print(f"app {failed['app_id']!r}: lag unknown: {failed['reason']}")
+    return EXIT_NEGATIVE if any(verdicts) or (checking and unmeasured) else EXIT_OK

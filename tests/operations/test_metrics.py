@@ -199,3 +199,25 @@ def test_a_worker_serves_metrics_by_setting_and_a_taken_port_is_one_line_not_a_c
     about_port = [line for line in done.stderr.splitlines() if "metrics" in line]
     assert len(about_port) == 1 and f"127.0.0.1:{taken_port}" in about_port[0], done.stderr
     assert "PYNENC__KAFKA_METRICS_PORT" in about_port[0]
+
+
+def test_lag_all_apps_checks_every_app_projected_here_and_lists_the_others(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = unique_app_id("all-apps")
+    here, elsewhere = unique_app_id("here"), unique_app_id("elsewhere")
+    monkeypatch.setenv("PYNENC__KAFKA_TOPIC_PREFIX", prefix)  # the environment wins over builder arguments
+    backend(PynencBuilder().app_id(here).kafka().build())._set_result(InvocationId("h"), "1")
+    with monkeypatch.context() as another_host:
+        another_host.setenv("PYNENC__KAFKA_PROJECTION_DIR", str(tmp_path))
+        backend(PynencBuilder().app_id(elsewhere).kafka().build())._set_result(InvocationId("e"), "1")
+
+    run = run_cli(capsys, "lag", "--all-apps", "--max-lag", "0", "--json")
+    assert run.code == 0, run.out + run.err
+    report = run.json()
+    assert [a["app_id"] for a in report["apps"]] == [here], report
+    assert report["apps"][0]["behind"] is None and report["apps"][0]["projector_pid"] == os.getpid()
+    assert [a["app_id"] for a in report["not_here"]] == [elsewhere] and report["unmeasured"] == []
+    text = run_cli(capsys, "lag", "--all-apps")
+    assert text.code == 0 and f"app {elsewhere!r}: no projection on this host" in text.out
+    assert f"projected by process {os.getpid()}" in text.out
