@@ -10,9 +10,12 @@ these too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Histogram
 
 from pynenc_kafka.producers.observer import WRITE_ERROR_CAUSES
 
@@ -128,3 +131,36 @@ class WriteMetrics:
 
 
 WRITES = WriteMetrics()
+
+_OURS = (
+    EVENTS_APPLIED,
+    RECORDS_SKIPPED,
+    TAKEOVERS,
+    BARRIER_WAIT,
+    BARRIER_TIMEOUTS,
+    WRITE_SECONDS,
+    WRITE_ERRORS,
+)
+
+
+def _guarded(metric: Any) -> Iterator[Any]:
+    """A metric, its labelled children and their values: everything that holds a ``_lock``."""
+    for owner in (metric, *getattr(metric, "_metrics", {}).values()):
+        yield owner
+        yield from (getattr(owner, name, None) for name in ("_value", "_sum"))
+        yield from getattr(owner, "_buckets", ())
+
+
+def _fresh_locks_in_child() -> None:
+    """Give a forked child new locks for our metrics and the registry, keeping the values.
+
+    prometheus_client guards each value with a ``threading.Lock`` and does nothing at fork: a
+    lock another thread of the parent held at that instant (the projector counting a batch) would
+    stay held in the child, and its next write or scrape would wait forever.
+    """
+    for owner in [REGISTRY, *(part for metric in _OURS for part in _guarded(metric))]:
+        if owner is not None and hasattr(owner, "_lock"):
+            owner._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_locks_in_child)
