@@ -16,6 +16,7 @@ from pynenc import PynencBuilder
 from pynenc.identifiers.invocation_id import InvocationId
 
 from pynenc_kafka.backend import KafkaStateBackend
+from pynenc_kafka.runtime import RUNTIME
 from tests.cli.support import run_cli
 from tests.conftest import unique_app_id
 from tests.integration.support import REPO, backend, projection, run_python
@@ -59,10 +60,10 @@ def test_metrics_equal_lag_json_and_max_lag_fails_only_while_behind(
 ) -> None:
     app_id = unique_app_id("metrics-lag")
     daemon = ProjectDaemon(app_id, tmp_path / "daemon.log")
+    app = PynencBuilder().app_id(app_id).kafka().build()
+    be = backend(app)
     try:
         assert "projecting" in daemon.role
-        app = PynencBuilder().app_id(app_id).kafka().build()
-        be = backend(app)
         assert not projection(app).is_primary, "the daemon projects"
         write_results(be, "a", 30)
         assert be._get_result(InvocationId("a-29")) == "29"
@@ -114,6 +115,7 @@ def test_metrics_equal_lag_json_and_max_lag_fails_only_while_behind(
         assert applied[(("kind", "ResultSet"),)] == 35.0 and sum(applied.values()) == 36.0
         assert http_get(daemon.port, "/readyz") == (200, "ok\n")
     finally:
+        RUNTIME.close_app(be.topics)  # else this process takes the projection over from the daemon
         daemon.stop()
     lag = run_cli(capsys, "lag", "--app", app_id)
     assert lag.code == 0 and "no process projects it on this host now" in lag.out
