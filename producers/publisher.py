@@ -21,6 +21,7 @@ from pynenc_kafka.producers.errors import (
     EventTooLargeError,
     TopicAccessError,
 )
+from pynenc_kafka.producers.observer import UNOBSERVED, WriteObserver
 
 #: Bytes Kafka adds around one record in a batch, kept free below the size limit.
 RECORD_OVERHEAD = 128
@@ -89,9 +90,13 @@ class EventPublisher:
     :param dict config: librdkafka producer options (see ``KafkaClientSettings``).
     :param float timeout: Seconds a publish may wait for acknowledgements.
     :param str describe: Safe description of the connection, for error messages.
+    :param WriteObserver observer: Told each call's acknowledgement time or failure cause.
     """
 
-    def __init__(self, config: dict[str, Any], timeout: float, describe: str) -> None:
+    def __init__(
+        self, config: dict[str, Any], timeout: float, describe: str, observer: WriteObserver = UNOBSERVED
+    ) -> None:
+        self._observer = observer
         self._producer = Producer(config)
         self._connected = False
         self._connecting = threading.Lock()
@@ -139,6 +144,7 @@ class EventPublisher:
         for event in events:
             size = len(event.value or b"") + len(event.key)
             if size > limit:
+                self._observer.failed("too_large")
                 raise EventTooLargeError(
                     f"{event.label} is {size:,} bytes encoded, over the {limit:,} bytes Kafka accepts "
                     f"per event (producer message.max.bytes={self.max_request_bytes:,}, topic "
@@ -158,17 +164,31 @@ class EventPublisher:
             return []
         if not self._connected:
             self._connect(events[0].topic)
+        started = time.perf_counter()
         acks = _Acknowledgements(events)
-        for index, event in enumerate(events):
-            self._produce(event, lambda err, msg, i=index: acks.report(i, err, msg))
+        try:
+            for index, event in enumerate(events):
+                self._produce(event, lambda err, msg, i=index: acks.report(i, err, msg))
+        except EventNotPersistedError:
+            self._observer.failed("queue_full")
+            raise
         if not acks.done.wait(self._timeout + 5):
+            self._observer.failed("timeout")
             raise EventNotPersistedError(
                 f"Kafka did not acknowledge {acks.events[0].label} within {self._timeout:g}s "
                 f"({self._describe}); the write may not be durable"
             )
         if acks.errors:
-            raise self._delivery_error(*acks.errors[0], acks)
+            cause, error = self._delivery_error(*acks.errors[0], acks)
+            self._observer.failed(cause)
+            raise error
+        self._observer.acknowledged(time.perf_counter() - started)
         return [p for p in acks.positions if p is not None]
+
+    @property
+    def queued(self) -> int:
+        """Records in the local producer queue: produced, not yet acknowledged (or failed)."""
+        return len(self._producer)
 
     def _produce(self, event: OutgoingEvent, on_delivery: Any) -> None:
         deadline = time.monotonic() + self._timeout
@@ -186,23 +206,27 @@ class EventPublisher:
                     ) from None
                 time.sleep(0.01)
 
-    def _delivery_error(self, index: int, err: KafkaError, acks: _Acknowledgements) -> Exception:
+    def _delivery_error(self, index: int, err: KafkaError, acks: _Acknowledgements) -> tuple[str, Exception]:
+        """The cause (one of ``WRITE_ERROR_CAUSES``) and the error of a failed delivery."""
         event = acks.events[index]
         code = err.code()
         if code == KafkaError.MSG_SIZE_TOO_LARGE:
-            return EventTooLargeError(f"Kafka refused {event.label} as too large: {err.str()}")
+            return "too_large", EventTooLargeError(f"Kafka refused {event.label} as too large: {err.str()}")
         if code == KafkaError.TOPIC_AUTHORIZATION_FAILED:
-            return TopicAccessError(f"not allowed to write to topic {event.topic!r}: grant WRITE on it")
+            return "not_authorized", TopicAccessError(
+                f"not allowed to write to topic {event.topic!r}: grant WRITE on it"
+            )
         if code in (
             KafkaError.UNKNOWN_TOPIC_OR_PART,
             KafkaError._UNKNOWN_TOPIC,
             KafkaError._UNKNOWN_PARTITION,
         ):
-            return EventNotPersistedError(
+            return "unknown_topic", EventNotPersistedError(
                 f"topic {event.topic!r} does not exist on the cluster at {self._describe} (deleted?), so "
                 f"{event.label} was not written: the next use of the app creates it again"
             )
-        return EventNotPersistedError(
+        cause = "timeout" if code == KafkaError._MSG_TIMED_OUT else "not_confirmed"
+        return cause, EventNotPersistedError(
             f"Kafka did not confirm {event.label} ({err.str()}), so it may not be persisted; check the "
             f"cluster at {self._describe}"
         )

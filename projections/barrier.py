@@ -8,11 +8,13 @@ change once written are served at once when present: no round trip on a hit.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 
 from confluent_kafka import OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
 
 from pynenc_kafka.projections.errors import LogRewoundError, ReadBarrierTimeoutError
+from pynenc_kafka.projections.observer import UNOBSERVED, ProjectionObserver
 from pynenc_kafka.projections.progress import ProjectionProgress
 from pynenc_kafka.schemas.errors import KafkaUnavailableError
 from pynenc_kafka.schemas.kafka_calls import call_kafka
@@ -78,6 +80,7 @@ class ReadBarrier:
     :param int partitions: Partition count of the log.
     :param float timeout: Seconds a read may wait.
     :param Callable health: Raises if the projection can no longer progress.
+    :param ProjectionObserver observer: Told how long each wait took and whether it timed out.
     """
 
     def __init__(
@@ -87,7 +90,9 @@ class ReadBarrier:
         partitions: int,
         timeout: float,
         health: Callable[[], None] = lambda: None,
+        observer: ProjectionObserver = UNOBSERVED,
     ) -> None:
+        self.observer = observer
         self.end_offsets = end_offsets
         self.progress = progress
         self._all = range(partitions)
@@ -102,8 +107,10 @@ class ReadBarrier:
             not be sure to see other processes' writes.
         :raises LogRewoundError: If the log ends before what the projection applied (a new log).
         """
+        started = time.perf_counter()
         targets = self.end_offsets(self._all if partitions is None else partitions)
         if self.progress.reached(targets):
+            self.observer.barrier_waited(time.perf_counter() - started, False)
             applied = self.progress.snapshot()
             rewound = {p: (end, applied[p]) for p, end in targets.items() if applied.get(p, 0) > end}
             if rewound:
@@ -113,7 +120,9 @@ class ReadBarrier:
                 )
             return
         self._health()
-        if not self.progress.wait_for(targets, self._timeout):
+        reached = self.progress.wait_for(targets, self._timeout)
+        self.observer.barrier_waited(time.perf_counter() - started, not reached)
+        if not reached:
             self._health()
             behind = {p: end - self.progress.snapshot().get(p, 0) for p, end in targets.items()}
             raise ReadBarrierTimeoutError(

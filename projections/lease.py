@@ -57,6 +57,26 @@ class ProjectionLease:
         except (OSError, ValueError):
             return None
 
+    def holder(self) -> int | None:
+        """The pid of the process holding the lease now, or ``None`` if nobody does.
+
+        Asks the kernel with a shared lock that is released at once; a process trying to take
+        the lease in that instant fails this attempt and tries again at its next one.
+        """
+        if self._fd is not None:
+            return os.getpid()
+        try:
+            fd = os.open(self.lock_path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return self.holder_pid()
+        finally:
+            os.close(fd)  # closing drops the shared lock, if taken
+        return None
+
     def release(self) -> None:
         """Give the lease up (in a forked child: drop the inherited descriptor only).
 

@@ -32,6 +32,12 @@ class ProjectionProgress:
         with self._changed:
             return dict(self._next)
 
+    def current(self) -> dict[int, int]:
+        """Like :meth:`snapshot`, after catching up first where the offsets come from elsewhere."""
+        if self._refresh is not None:
+            self.advance(self._refresh())
+        return self.snapshot()
+
     def advance(self, next_offsets: Mapping[int, int]) -> None:
         """Record newly applied offsets and wake waiting readers."""
         with self._changed:

@@ -19,6 +19,7 @@ from typing import cast
 
 from pynenc_kafka.projections.batch_codec import BatchEventCodec
 from pynenc_kafka.projections.checkpoint import CheckpointState, ProjectionCheckpoint
+from pynenc_kafka.projections.observer import UNOBSERVED, ProjectionObserver
 from pynenc_kafka.projections.purge_hold import LogRecord, PurgeHold
 from pynenc_kafka.projections.store import STATE_VIEWS, ViewStore
 from pynenc_kafka.projections.views import ROW_WRITERS
@@ -35,12 +36,19 @@ class ViewWriter:
     :param str app_id: The app; records of other apps are skipped.
     :param str topic: The app's log, named in warnings.
     :param codec: Decoder of the records; a new one by default (it holds a batch, so one a writer).
+    :param ProjectionObserver observer: Told what each batch applied and skipped.
     """
 
     def __init__(
-        self, store: ViewStore, app_id: str, topic: str, codec: BatchEventCodec | None = None
+        self,
+        store: ViewStore,
+        app_id: str,
+        topic: str,
+        codec: BatchEventCodec | None = None,
+        observer: ProjectionObserver = UNOBSERVED,
     ) -> None:
         self.store = store
+        self.observer = observer
         self.app_id = app_id
         self.topic = topic
         self._codec = codec if codec is not None else BatchEventCodec()
@@ -61,6 +69,8 @@ class ViewWriter:
         work = deque(records)
         self._codec.prime(record.value() for record in work)
         state, hold = self.state, self.hold
+        kinds: dict[str, int] = {}
+        skipped_before = sum(state.skipped.values())
         while work:
             record = work.popleft()
             partition, offset = cast(int, record.partition()), cast(int, record.offset())
@@ -78,6 +88,7 @@ class ViewWriter:
                 self._skip(partition, offset, f"event of app {event.app_id!r}, not {self.app_id!r}")
                 continue
             state.applied[partition] = state.applied.get(partition, 0) + 1
+            kinds[event.kind.value] = kinds.get(event.kind.value, 0) + 1
             if event.kind is EventKind.PURGED:
                 released = hold.marker(event.payload, partition)
                 if released is not None:
@@ -90,6 +101,10 @@ class ViewWriter:
             return {}
         self._checkpoint.stage(batch, state, touched)
         self.store.write(batch)
+        if kinds:
+            self.observer.applied(kinds)
+        if (skipped := sum(state.skipped.values()) - skipped_before) > 0:
+            self.observer.skipped(skipped)
         return {p: state.next_offsets[p] for p in touched}
 
     def _skip(self, partition: int, offset: int, why: str) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from pynenc_kafka.client_settings import KafkaClientSettings
 from pynenc_kafka.cluster import ClusterClients
 from pynenc_kafka.conf import ConfigStateBackendKafka
+from pynenc_kafka.metrics import ProjectionMetrics
 from pynenc_kafka.producers.topics import TopicInfo
 from pynenc_kafka.projections.barrier import EndOffsets, ReadBarrier
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
@@ -118,6 +119,7 @@ class AppProjection:
         self._retired = False
         self._guard = threading.Lock()
         self._readers = 0
+        self.metrics = ProjectionMetrics(spec.topics.app_id)
         self._closing = False
         self.closed = False
         self.store: ViewStore
@@ -137,7 +139,7 @@ class AppProjection:
     def _become_primary(self) -> None:
         store = self._open_primary_store()
         self.layout.mark_created(self.log.topic_id)
-        writer = ViewWriter(store, self.topics.app_id, self.log.name)
+        writer = ViewWriter(store, self.topics.app_id, self.log.name, observer=self.metrics)
         projector = Projector(
             writer,
             lambda: self.clients.new_consumer("pynenc-kafka-projector", {"auto.offset.reset": "error"}),
@@ -236,7 +238,12 @@ class AppProjection:
 
     def _barrier(self, progress: ProjectionProgress) -> ReadBarrier:
         return ReadBarrier(
-            self._end_offsets, progress, self.log.partitions, self.spec.barrier_timeout, self._check_health
+            self._end_offsets,
+            progress,
+            self.log.partitions,
+            self.spec.barrier_timeout,
+            self._check_health,
+            observer=self.metrics,
         )
 
     def _check_health(self) -> None:
@@ -254,6 +261,7 @@ class AppProjection:
             logger.info("taking over the projection of %s (previous holder gone)", self.log.name)
             self._retired_stores.append(self.store)
             self._become_primary()
+            self.metrics.took_over()
             return True
 
     # -- readers and closing -----------------------------------------------------------------

@@ -29,6 +29,7 @@ from pynenc_kafka.client_settings import KafkaClientSettings
 from pynenc_kafka.conf import ConfigStateBackendKafka
 from pynenc_kafka.fork_bridge import SERVER as FORK_BRIDGE
 from pynenc_kafka.fork_bridge import through_parent
+from pynenc_kafka.metrics_server import serve_metrics_once
 from pynenc_kafka.producers.publisher import OutgoingEvent, Position
 from pynenc_kafka.projection_access import ProjectionAccess
 from pynenc_kafka.projections.store import View, ViewStore
@@ -68,6 +69,12 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         self._reads = ProjectionAccess(self.spec)
         self.bridge_seconds = self.conf.kafka_fork_bridge_seconds
         FORK_BRIDGE.register(self)
+        if self.conf.kafka_metrics_port:
+            serve_metrics_once(
+                int(self.conf.kafka_metrics_port),
+                self.conf.kafka_metrics_address,
+                int(self.conf.kafka_ready_max_lag),
+            )
 
     @cached_property
     def conf(self) -> ConfigStateBackendKafka:

@@ -29,7 +29,6 @@ from pynenc_kafka.cli_commands import (
     EXIT_OK,
     cmd_apps,
     cmd_export,
-    cmd_lag,
     cmd_project,
     cmd_replay,
     cmd_show,
@@ -37,6 +36,7 @@ from pynenc_kafka.cli_commands import (
     cmd_verify,
     parse_moment,
 )
+from pynenc_kafka.cli_lag import cmd_lag
 from pynenc_kafka.schemas.errors import KafkaBackendError
 
 __all__ = ["build_parser", "main", "parse_moment"]
@@ -119,8 +119,19 @@ def build_parser() -> argparse.ArgumentParser:
     verify = command("verify", cmd_verify, "check that a replay of the log equals the live projection")
     verify.add_argument("--app", required=True, help="the pynenc app id")
 
-    lag = command("lag", cmd_lag, "how far this host's projection of an app is behind the log")
-    lag.add_argument("--app", required=True, help="the pynenc app id")
+    lag = command(
+        "lag", cmd_lag, "how far this host's projection of an app is behind the log, who projects it"
+    )
+    which = lag.add_mutually_exclusive_group(required=True)
+    which.add_argument("--app", help="the pynenc app id")
+    which.add_argument("--all-apps", action="store_true", help="every app the registry knows")
+    lag.add_argument("--max-lag", type=int, metavar="N", help="exit 1 when more than N records behind")
+    lag.add_argument(
+        "--max-lag-seconds",
+        type=float,
+        metavar="SECONDS",
+        help="exit 1 when the oldest record not applied was written more than SECONDS ago",
+    )
     lag.add_argument("--json", action="store_true")
 
     apps = command("apps", cmd_apps, "the apps the registry knows, with their event logs")
@@ -141,6 +152,21 @@ def build_parser() -> argparse.ArgumentParser:
     project.add_argument(
         "--status-every", type=float, default=30.0, metavar="SECONDS", help="seconds between lag reports"
     )
+    project.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve /metrics (Prometheus), /healthz and /readyz on PORT (0: any free port)",
+    )
+    project.add_argument(
+        "--metrics-address", metavar="ADDRESS", help="address to listen on (PYNENC__KAFKA_METRICS_ADDRESS)"
+    )
+    project.add_argument(
+        "--ready-max-lag",
+        type=int,
+        metavar="N",
+        help="records behind at most for /readyz to answer ready (PYNENC__KAFKA_READY_MAX_LAG)",
+    )
     return parser
 
 
@@ -149,13 +175,15 @@ def _cli_logging(verbose: bool) -> Iterator[None]:
     """Log warnings (everything with ``-v``) to stderr as one line each, for the command's duration."""
     package = logging.getLogger("pynenc_kafka")
     librdkafka = logging.getLogger("pynenc_kafka.librdkafka")
-    saved = (package.level, package.propagate, librdkafka.level)
+    connection = logging.getLogger("pynenc_kafka.connection")  # unreachable, and back: both lines
+    saved = (package.level, package.propagate, librdkafka.level, connection.level)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("pynenc-kafka: %(levelname)s: %(message)s"))
     package.addHandler(handler)
     package.setLevel(logging.DEBUG if verbose else logging.WARNING)
     package.propagate = False
     librdkafka.setLevel(logging.INFO if verbose else logging.CRITICAL + 1)
+    connection.setLevel(logging.DEBUG if verbose else logging.INFO)
     try:
         yield
     finally:
@@ -163,6 +191,7 @@ def _cli_logging(verbose: bool) -> Iterator[None]:
         package.setLevel(saved[0])
         package.propagate = saved[1]
         librdkafka.setLevel(saved[2])
+        connection.setLevel(saved[3])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

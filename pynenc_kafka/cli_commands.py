@@ -28,6 +28,7 @@ from pynenc_kafka.audit.trail import InvocationTrail
 from pynenc_kafka.cli_output import emit_json, row_difference, table
 from pynenc_kafka.cli_session import AppLog, AuditSession
 from pynenc_kafka.conf import ConfigStateBackendKafka
+from pynenc_kafka.metrics_server import serve_metrics
 from pynenc_kafka.projection_daemon import ProjectionDaemon
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
 from pynenc_kafka.projections.store import ViewStore
@@ -235,34 +236,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_NEGATIVE
 
 
-def cmd_lag(args: argparse.Namespace) -> int:
-    """Per partition: the log's end, the live projection's applied offset, skipped records."""
-    session = _session(args)
-    log = session.app_log(args.app)
-    with session.live_store(log) as live:
-        state = ProjectionCheckpoint(live).load()
-    ends = session.end_offsets(log)
-    partitions = [
-        {
-            "partition": p,
-            "end_offset": ends[p],
-            "applied_offset": state.next_offsets.get(p, 0),
-            "lag": max(0, ends[p] - state.next_offsets.get(p, 0)),
-            "applied_events": state.applied.get(p, 0),
-            "skipped_events": state.skipped.get(p, 0),
-        }
-        for p in range(log.partitions)
-    ]
-    total = sum(row["lag"] for row in partitions)
-    if args.json:
-        emit_json({"app_id": log.app_id, "topic": log.topic, "total_lag": total, "partitions": partitions})
-        return EXIT_OK
-    print(f"lag of the projection of app {log.app_id!r} ({log.topic}) on this host: {total:,} records behind")
-    header = ("partition", "end offset", "applied offset", "lag", "applied events", "skipped events")
-    print(table([header, *[tuple(row.values()) for row in partitions]]))
-    return EXIT_OK
-
-
 def cmd_apps(args: argparse.Namespace) -> int:
     """The apps the registry knows, with their event logs."""
     session = _session(args)
@@ -310,7 +283,17 @@ def cmd_project(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    spec = AppSpec.from_config(_config(args), args.app)
+    conf = _config(args)
+    spec = AppSpec.from_config(conf, args.app)
+    if args.metrics_port is not None:
+        address = args.metrics_address or conf.kafka_metrics_address
+        ready_max_lag = int(conf.kafka_ready_max_lag if args.ready_max_lag is None else args.ready_max_lag)
+        server = serve_metrics(args.metrics_port, address, ready_max_lag)
+        if server is None:
+            raise InputError(f"cannot serve metrics on {address}:{args.metrics_port}: the port is taken")
+        print(
+            f"pynenc-kafka project: metrics on http://{address}:{server.port}/metrics (probes /healthz, /readyz)"
+        )
     daemon = ProjectionDaemon(
         spec, lambda line: print(f"pynenc-kafka project: {line}", flush=True), args.status_every
     )

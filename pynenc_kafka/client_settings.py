@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from confluent_kafka.admin import AdminClient
+
 from pynenc_kafka import settings_check
 from pynenc_kafka.conf import ConfigKafka
+from pynenc_kafka.reachability import LIBRDKAFKA_LOGGER, BrokerReachability, reachability_of
 
-#: librdkafka's own log lines go to Python logging under this name, not to stderr.
-LIBRDKAFKA_LOGGER = logging.getLogger("pynenc_kafka.librdkafka")
+__all__ = ["LIBRDKAFKA_LOGGER", "KafkaClientSettings", "redact"]
 
 _SECRET_MARKERS = ("password", "secret", "token", "key", "jaas", "oauthbearer.config")
 
@@ -101,9 +102,20 @@ class KafkaClientSettings:
             # A broker that is back is reconnected to within a second, inside any sensible
             # KAFKA_TIMEOUT (librdkafka's default lets the backoff grow to 10 s).
             "reconnect.backoff.max.ms": 1000,
-            "logger": LIBRDKAFKA_LOGGER,
+            # librdkafka's lines go to Python logging (``pynenc_kafka.librdkafka``), connection
+            # failures collapsed into the cluster's reachability lines (pynenc_kafka/reachability.py).
+            "logger": self.reachability().client_log,
             **self.common,
         }
+
+    def reachability(self) -> BrokerReachability:
+        """What this process knows of the cluster's reachability (one per settings and process)."""
+        return reachability_of(
+            self.identity,
+            lambda: BrokerReachability(
+                self.bootstrap_servers, self.timeout, lambda: AdminClient(self.admin_config())
+            ),
+        )
 
     def producer_config(self) -> dict[str, Any]:
         """Options of the idempotent, ``acks=all`` producer."""

@@ -8,6 +8,7 @@ from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 
 from pynenc_kafka.client_settings import KafkaClientSettings
+from pynenc_kafka.metrics import WRITES
 from pynenc_kafka.producers.publisher import EventPublisher
 from pynenc_kafka.producers.topics import ClusterFacts, TopicProvisioner
 from pynenc_kafka.schemas.codec import EventCodec
@@ -45,7 +46,7 @@ class ClusterClients:
         with self._creating:
             if self._publisher is None:
                 self._publisher = EventPublisher(
-                    self.settings.producer_config(), self.settings.timeout, self.describe
+                    self.settings.producer_config(), self.settings.timeout, self.describe, WRITES
                 )
             return self._publisher
 
@@ -63,6 +64,10 @@ class ClusterClients:
             if self._offsets_consumer is None:
                 self._offsets_consumer = self.new_consumer("pynenc-kafka-end-offsets")
             return self._offsets_consumer
+
+    def existing_publisher(self) -> EventPublisher | None:
+        """The producer if this process wrote already, else ``None`` (never creates one)."""
+        return self._publisher
 
     @property
     def cluster_id(self) -> str:

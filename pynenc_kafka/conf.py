@@ -111,6 +111,13 @@ class ConfigStateBackendKafka(ConfigStateBackend, ConfigKafka):
         ProcessRunner task processes) sends its writes and point reads to that process over a
         Unix socket, instead of building its own Kafka clients and opening the views (see
         ``fork_bridge``); ``0`` turns the bridge off.
+    :cvar ConfigField[int] kafka_metrics_port:
+        TCP port of the process's Prometheus endpoint (``/metrics``, ``/healthz``, ``/readyz``);
+        ``0``: none. A port another process of the host holds already is logged once, not fatal.
+    :cvar ConfigField[str] kafka_metrics_address:
+        Address the endpoint listens on (``0.0.0.0``: every interface; ``127.0.0.1``: this host).
+    :cvar ConfigField[int] kafka_ready_max_lag:
+        Records a projection may be behind for ``/readyz`` to answer ready.
     """
 
     kafka_projection_dir = ConfigField("")
@@ -118,6 +125,9 @@ class ConfigStateBackendKafka(ConfigStateBackend, ConfigKafka):
     kafka_takeover_interval = ConfigField(1.0, at_least("kafka_takeover_interval", 0.001))
     kafka_max_open_projections = ConfigField(32, at_least("kafka_max_open_projections", 1))
     kafka_fork_bridge_seconds = ConfigField(10.0, at_least("kafka_fork_bridge_seconds", 0.0))
+    kafka_metrics_port = ConfigField(0, at_least("kafka_metrics_port", 0))
+    kafka_metrics_address = ConfigField("0.0.0.0")
+    kafka_ready_max_lag = ConfigField(1000, at_least("kafka_ready_max_lag", 0))
 
     @property
     def projection_root(self) -> Path:

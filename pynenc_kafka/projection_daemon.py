@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from pynenc_kafka.app_projection import AppProjection, AppSpec
 from pynenc_kafka.runtime import RUNTIME
+from pynenc_kafka.schemas.errors import KafkaBackendError
 
 
 class ProjectionDaemon:
@@ -55,7 +56,11 @@ class ProjectionDaemon:
         )
 
     def _lag(self, projection: AppProjection) -> str:
-        ends = projection.barrier.end_offsets(range(projection.log.partitions))
+        applied_now = sum(projection.barrier.progress.snapshot().values())
+        try:
+            ends = projection.barrier.end_offsets(range(projection.log.partitions))
+        except KafkaBackendError:  # Kafka away: the connection log says so, the daemon goes on
+            return f"{applied_now} records applied, lag unknown (Kafka does not answer)"
         applied = projection.barrier.progress.snapshot()
         behind = sum(max(0, end - applied.get(p, 0)) for p, end in ends.items())
         return f"{sum(applied.values())} records applied, {behind} behind"

@@ -174,6 +174,11 @@ class Runtime:
         with self._lock:
             return [o.projection for o in self._apps.values() if o.projection is not None]
 
+    def open_clusters(self) -> list[ClusterClients]:
+        """The clusters this process has clients of now (the metrics read them)."""
+        with self._lock:
+            return list(self._clusters.values())
+
     def close_app(self, topics: AppTopics) -> None:
         """Close every open projection of an app (all clusters and folders)."""
         with self._lock:

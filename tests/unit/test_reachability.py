@@ -1,0 +1,136 @@
+"""librdkafka's lines through LibrdkafkaLog: connection failures collapse into the cluster's two lines."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException
+
+from pynenc_kafka import reachability
+from pynenc_kafka.reachability import BrokerReachability
+
+FORMAT = "%s [%s] %s"  # how confluent-kafka calls the logger
+
+
+class FakeAdmin:
+    """An admin client whose metadata requests fail until the cluster is 'back'."""
+
+    def __init__(self) -> None:
+        self.back = threading.Event()
+        self.asked = 0
+
+    def list_topics(self, timeout: float) -> None:
+        self.asked += 1
+        if not self.back.is_set():
+            raise KafkaException(KafkaError(KafkaError._TRANSPORT, "Connection refused"))
+
+
+def connection_refused(log: reachability.LibrdkafkaLog, count: int) -> None:
+    for _ in range(count):
+        log.log(
+            logging.ERROR,
+            FORMAT,
+            "FAIL",
+            "rdkafka#producer-1",
+            "[thrd:127.0.0.1:9/bootstrap]: Connect to ipv4#127.0.0.1:9 failed: Connection refused",
+        )
+
+
+def ours(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "pynenc_kafka.connection"]
+
+
+def test_a_thousand_refused_connections_are_one_warning_then_one_info_when_back(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reachability, "PROBE_INTERVAL", 0.01)
+    admin = FakeAdmin()
+    cluster = BrokerReachability("127.0.0.1:9", 3.0, lambda: admin)  # type: ignore[arg-type, return-value]
+    caplog.set_level(logging.DEBUG, logger="pynenc_kafka")
+    connection_refused(cluster.client_log, 1000)
+    deadline = time.monotonic() + 10
+    while cluster.reachable:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    connection_refused(cluster.client_log, 1000)
+    admin.back.set()
+    while not cluster.reachable or not any(r.levelno == logging.INFO for r in ours(caplog)):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    lines = ours(caplog)
+    assert [r.levelno for r in lines] == [logging.WARNING, logging.INFO], [r.getMessage() for r in lines]
+    assert "Kafka at 127.0.0.1:9 unreachable since" in lines[0].getMessage()
+    assert "PYNENC__KAFKA_TIMEOUT (3s)" in lines[0].getMessage()
+    assert "reachable again" in lines[1].getMessage()
+    raw = [
+        r for r in caplog.records if r.name == "pynenc_kafka.librdkafka" and "127.0.0.1:9 " in r.getMessage()
+    ]
+    assert len(raw) == 2000 and {r.levelno for r in raw} == {logging.DEBUG}
+    assert cluster.failed_connections == 2000
+
+
+def test_a_failure_the_probe_does_not_confirm_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    admin = FakeAdmin()
+    admin.back.set()  # one broker restarting; the cluster answers
+    cluster = BrokerReachability("k1:9092", 15.0, lambda: admin)  # type: ignore[arg-type, return-value]
+    caplog.set_level(logging.DEBUG, logger="pynenc_kafka")
+    connection_refused(cluster.client_log, 5)
+    deadline = time.monotonic() + 10
+    while admin.asked == 0 or cluster._prober is None or cluster._prober.is_alive():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert cluster.reachable and not ours(caplog)
+
+
+def test_passing_states_are_debug_and_other_lines_keep_their_level(caplog: pytest.LogCaptureFixture) -> None:
+    cluster = BrokerReachability("k1:9092", 15.0, FakeAdmin)  # type: ignore[arg-type]
+    caplog.set_level(logging.DEBUG, logger="pynenc_kafka")
+    log = cluster.client_log
+    log.log(
+        logging.WARNING,
+        FORMAT,
+        "GETPID",
+        "rdkafka#producer-3",
+        "[thrd:main]: Failed to acquire idempotence PID from broker k1:9092/1: Broker: Coordinator load in "
+        "progress: retrying",
+    )
+    log.log(
+        logging.INFO,
+        FORMAT,
+        "FAIL",
+        "rdkafka#producer-3",
+        "k1:9092/1: Disconnected (after 600000ms in state UP)",
+    )
+    log.log(logging.ERROR, FORMAT, "SSL", "rdkafka#producer-3", "certificate verify failed")
+    levels = [(r.levelno, r.getMessage()[:6]) for r in caplog.records]
+    assert levels == [(logging.DEBUG, "GETPID"), (logging.DEBUG, "FAIL ["), (logging.ERROR, "SSL [r")]
+    assert cluster.failed_connections == 0 and cluster._prober is None
+
+
+def test_reminders_while_down_come_at_most_once_per_interval(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reachability, "PROBE_INTERVAL", 0.01)
+    monkeypatch.setattr(reachability, "REMINDER_INTERVAL", 0.2)
+    admin = FakeAdmin()
+    cluster = BrokerReachability("k1:9092", 1.0, lambda: admin)  # type: ignore[arg-type, return-value]
+    caplog.set_level(logging.INFO, logger="pynenc_kafka")
+    started = time.monotonic()
+    connection_refused(cluster.client_log, 1)
+    deadline = started + 20
+    while sum("still unreachable" in r.getMessage() for r in ours(caplog)) < 2:
+        connection_refused(cluster.client_log, 50)
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    admin.back.set()
+    while not cluster.reachable:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    elapsed = time.monotonic() - started
+    reminders = [r for r in ours(caplog) if "still unreachable" in r.getMessage()]
+    # each reminder comes at least REMINDER_INTERVAL after the one before (or the first line)
+    assert 2 <= len(reminders) <= elapsed / 0.2, (len(reminders), elapsed)
+    assert "failed connection attempts" in reminders[0].getMessage()
