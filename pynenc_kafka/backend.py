@@ -28,6 +28,7 @@ from pynenc_kafka.app_projection import (
 from pynenc_kafka.client_settings import KafkaClientSettings
 from pynenc_kafka.conf import ConfigStateBackendKafka
 from pynenc_kafka.producers.publisher import OutgoingEvent, Position
+from pynenc_kafka.producers.registrations import PublishedRegistrations
 from pynenc_kafka.projection_access import ProjectionAccess
 from pynenc_kafka.projections.store import View, ViewStore
 from pynenc_kafka.projections.views import app_info, history, invocations, outcomes, runners, workflows
@@ -64,6 +65,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         self.spec = AppSpec.from_config(self.conf, app.app_id)
         self.topics = self.spec.topics
         self._reads = ProjectionAccess(self.spec)
+        self._registrations = PublishedRegistrations()
 
     @cached_property
     def conf(self) -> ConfigStateBackendKafka:
@@ -164,12 +166,18 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
     # -- invocations ---------------------------------------------------------------------------
 
     def _upsert_invocations(self, entries: list[tuple[InvocationDTO, CallDTO]]) -> None:
-        self._publish(
-            [
-                (EventKind.INVOCATION_REGISTERED, payloads.invocation_registered(inv, call))
-                for inv, call in entries
-            ]
+        """Publish the registrations this process has not already had acknowledged, identical.
+
+        pynenc upserts every new invocation twice with the same content; the second is left out
+        (see :mod:`pynenc_kafka.producers.registrations`), a registration that differs is published.
+        """
+        log_id = self.projection.log.topic_id
+        fresh = self._registrations.to_publish(
+            log_id, (payloads.invocation_registered(inv, call) for inv, call in entries)
         )
+        if fresh:
+            self._publish([(EventKind.INVOCATION_REGISTERED, r.payload) for r in fresh])
+            self._registrations.remember(log_id, fresh)
 
     def _get_invocation(self, invocation_id: InvocationId) -> tuple[InvocationDTO, CallDTO] | None:
         def read(store: ViewStore) -> tuple[InvocationDTO, CallDTO] | None:
@@ -352,6 +360,9 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
             marker = {"purge_id": str(uuid.uuid4()), "partitions": partitions}
             return [self._event(projection, EventKind.PURGED, marker, partition=p) for p in range(partitions)]
 
-        self._publish([], *self._use(markers), self._registry().tombstone(self.app.app_id))
+        try:
+            self._publish([], *self._use(markers), self._registry().tombstone(self.app.app_id))
+        finally:
+            self._registrations.forget()
         self._runner_context_cache.clear()
         self._reads.fresh(lambda store: None)
