@@ -65,7 +65,7 @@ def invocation_row(app_id: str, row: InvocationRow, entries: list[HistoryRow], e
     :param entries: Its history, oldest first, as the backend returns it.
     :param exception: Its serialized exception, if any.
     """
-    workflow = row.get("workflow") or {}
+    workflow: dict[str, Any] = dict(row.get("workflow") or {})
     last = entries[-1] if entries else None
     registered = next((e["history_at"] for e in entries if e["status"] == InvocationStatus.REGISTERED), None)
     if registered is None and entries:

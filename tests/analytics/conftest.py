@@ -14,12 +14,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
+import duckdb
 import pytest
 from pynenc.invocation.dist_invocation import DistributedInvocation
 
 from pynenc_kafka.backend import KafkaStateBackend
 from tests.conftest import unique_app_id
+
+
+def query(sql: str) -> list[tuple[Any, ...]]:
+    """The rows of a DuckDB query, in a fresh in-memory database (reads files by their paths)."""
+    with duckdb.connect() as db:
+        return db.execute(sql).fetchall()
 
 
 @dataclass(frozen=True)

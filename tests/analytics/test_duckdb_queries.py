@@ -7,12 +7,11 @@ import re
 from collections import Counter
 from pathlib import Path
 
-import duckdb
 import pytest
 from pynenc.invocation.status import InvocationStatus
 from pynenc.state_backend.base_state_backend import InvocationHistory
 
-from tests.analytics.conftest import RealRun
+from tests.analytics.conftest import RealRun, query
 from tests.cli.support import run_cli
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -58,7 +57,7 @@ def test_the_readme_queries_count_what_the_backend_reports(
     assert table.code == 0, table.err
     queries = readme_queries()
     assert len(queries) == 3
-    by_status, durations, failures = (duckdb.sql(q).fetchall() for q in queries)
+    by_status, durations, failures = (query(q) for q in queries)
 
     be = real_run.backend
     ids = list(be.get_invocation_ids_by_workflow())
@@ -80,13 +79,13 @@ def test_the_readme_queries_count_what_the_backend_reports(
         assert p50 == pytest.approx(quantile_cont(expected[task_id], 0.5), abs=1e-6)
         assert p95 == pytest.approx(quantile_cont(expected[task_id], 0.95), abs=1e-6)
 
-    raised = Counter()
+    raised: Counter[str] = Counter()
     for i in ids:
         try:
             raised[json.loads(be._get_exception(i))["error_name"]] += 1
         except KeyError:
             continue
-    per_class = Counter()
+    per_class: Counter[str] = Counter()
     for _minute, error_name, count in failures:
         per_class[error_name] += count
     assert per_class == raised == Counter({"RejectedInput": 2, "FlakyService": 2})
@@ -99,10 +98,10 @@ def test_the_invocations_table_equals_the_backend_row_by_row(
     run = run_cli(capsys, "export", "--app", real_run.app_id, "--table", "invocations", "--format", "parquet",
                   "--out", str(out))  # fmt: skip
     assert run.code == 0, run.err
-    rows = {r[0]: r for r in duckdb.sql(
+    rows = {r[0]: r for r in query(
         f"SELECT invocation_id, task_id, final_status, status_records, retries, workflow_id, exception_class "
         f"FROM '{out}'"
-    ).fetchall()}  # fmt: skip
+    )}  # fmt: skip
     be = real_run.backend
     ids = list(be.get_invocation_ids_by_workflow())
     assert sorted(rows) == sorted(ids)

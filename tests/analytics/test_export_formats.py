@@ -9,7 +9,6 @@ import sys
 import uuid
 from pathlib import Path
 
-import duckdb
 import pytest
 from fastavro import reader
 from pynenc import Pynenc, PynencBuilder
@@ -18,6 +17,7 @@ from pynenc.invocation.status import InvocationStatus
 
 from pynenc_kafka.audit.export_dataset import MANIFEST_NAME
 from pynenc_kafka.schemas.kinds import EventKind
+from tests.analytics.conftest import query
 from tests.cli.support import moment_between, record_status, register, run_cli
 from tests.integration.support import REPO, backend, end_offsets
 
@@ -35,10 +35,10 @@ def write_lives(app: Pynenc, first: int, count: int) -> None:
 
 def parquet_rows(folder: Path, part: str = "*") -> list[tuple]:
     """The event rows of an export folder's parts, all types, ordered by position in the log."""
-    return duckdb.sql(
+    return query(
         f"SELECT {KEY_COLUMNS} FROM read_parquet('{folder}/*/{part}.parquet', union_by_name=true) "
         'ORDER BY partition, "offset"'
-    ).fetchall()
+    )
 
 
 def test_an_incremental_export_writes_only_new_events_and_its_parts_equal_a_full_export(
@@ -65,10 +65,10 @@ def test_an_incremental_export_writes_only_new_events_and_its_parts_equal_a_full
     assert len(parquet_rows(full)) == sum(end_offsets(app_instance).values())
     columns = "* EXCLUDE (filename)"
     for kind in ("InvocationRegistered", "StatusRecorded", "ResultSet"):
-        parts = duckdb.sql(f"SELECT {columns} FROM read_parquet('{folder}/{kind}/*.parquet', filename=true) "
-                           "ORDER BY partition, \"offset\"").fetchall()  # fmt: skip
-        whole = duckdb.sql(f"SELECT {columns} FROM read_parquet('{full}/{kind}/*.parquet', filename=true) "
-                           "ORDER BY partition, \"offset\"").fetchall()  # fmt: skip
+        parts = query(f"SELECT {columns} FROM read_parquet('{folder}/{kind}/*.parquet', filename=true) "
+                           "ORDER BY partition, \"offset\"")  # fmt: skip
+        whole = query(f"SELECT {columns} FROM read_parquet('{full}/{kind}/*.parquet', filename=true) "
+                           "ORDER BY partition, \"offset\"")  # fmt: skip
         assert parts == whole
 
     again = run_cli(capsys, "export", "--app", app_id, "--format", "parquet", "--out", str(folder))
@@ -125,10 +125,10 @@ def test_an_old_log_with_duplicate_registrations_counts_each_invocation_once(
     assert run_cli(capsys, "export", "--app", app_id, "--table", "invocations", "--format", "parquet",
                    "--out", str(table)).code == 0  # fmt: skip
     registered = f"'{events}/InvocationRegistered/*.parquet'"
-    counted = duckdb.sql(f"SELECT count(*), count(DISTINCT invocation_id) FROM {registered}").fetchall()
+    counted = query(f"SELECT count(*), count(DISTINCT invocation_id) FROM {registered}")
     assert counted == [(12, 6)]
-    assert duckdb.sql(f"SELECT count(*), count(DISTINCT invocation_id) FROM '{table}'").fetchall() == [(6, 6)]
-    per_status = duckdb.sql(f"SELECT final_status, count(*) FROM '{table}' GROUP BY ALL").fetchall()
+    assert query(f"SELECT count(*), count(DISTINCT invocation_id) FROM '{table}'") == [(6, 6)]
+    per_status = query(f"SELECT final_status, count(*) FROM '{table}' GROUP BY ALL")
     assert per_status == [("success", 6)]
 
 
