@@ -6,10 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from confluent_kafka import Consumer
 from fastavro import reader
 from pynenc import Pynenc, PynencBuilder
 from pynenc.identifiers.invocation_id import InvocationId
@@ -17,6 +20,8 @@ from pynenc.invocation.status import InvocationStatus
 
 from pynenc_kafka.audit.export_dataset import MANIFEST_NAME
 from pynenc_kafka.schemas.kinds import EventKind
+from pynenc_kafka.schemas.record import decode_record
+from pynenc_kafka.schemas.topology import AppTopics
 from tests.analytics.conftest import query
 from tests.cli.support import moment_between, record_status, register, run_cli
 from tests.integration.support import REPO, backend, end_offsets
@@ -221,3 +226,35 @@ def test_since_starts_the_export_at_a_moment(
         "inv-3",
         "inv-4",
     ]
+
+
+def test_a_plain_confluent_kafka_consumer_decodes_the_log_with_decode_record(
+    app_instance: Pynenc, kafka_bootstrap: str
+) -> None:
+    write_lives(app_instance, 0, 3)
+    topic = AppTopics(os.environ["PYNENC__KAFKA_TOPIC_PREFIX"], app_instance.app_id).events
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka_bootstrap,
+            "group.id": f"analytics-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe([topic])
+    decoded: list[tuple[str, dict, dict]] = []
+    deadline = time.monotonic() + 60
+    try:
+        while len(decoded) < sum(end_offsets(app_instance).values()) and time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+            if message is None or message.error():
+                continue
+            decoded.append(decode_record(message.value()))
+    finally:
+        consumer.close()
+    types = Counter(event_type for event_type, _, _ in decoded)
+    assert types == Counter(
+        {"AppInfoStored": 1, "InvocationRegistered": 3, "StatusRecorded": 3, "ResultSet": 3}
+    )
+    assert {envelope["app_id"] for _, envelope, _ in decoded} == {app_instance.app_id}
+    results = {p["invocation_id"]: p["serialized_result"] for t, _, p in decoded if t == "ResultSet"}
+    assert results == {"inv-0": "0", "inv-1": "1", "inv-2": "2"}
