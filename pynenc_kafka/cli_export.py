@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, cast
 
 from pynenc_kafka.audit.export import export_metadata, write_avro_events, write_avro_rows
 from pynenc_kafka.audit.export_dataset import ExportedLog, ExportFolder
@@ -100,12 +100,10 @@ def _check_file_target(args: argparse.Namespace) -> Path | None:
 def _write_file(out: Path | None, write: Callable[[IO[bytes]], None]) -> int:
     """Write through ``write`` to ``out`` (replaced once complete) or to standard output; return the size."""
     if out is None:
-        stream = sys.stdout.buffer
-        buffer = io.BytesIO()
-        write(buffer)
-        stream.write(buffer.getvalue())
+        stream = _CountingStream(sys.stdout.buffer)
+        write(cast(IO[bytes], stream))
         stream.flush()
-        return len(buffer.getvalue())
+        return stream.written
     partial = out.with_name(out.name + ".partial")
     try:
         with partial.open("wb") as f:
@@ -114,6 +112,29 @@ def _write_file(out: Path | None, write: Callable[[IO[bytes]], None]) -> int:
     finally:
         partial.unlink(missing_ok=True)
     return out.stat().st_size
+
+
+class _CountingStream(io.RawIOBase):
+    """Standard output as a write-only binary stream that counts the bytes written through it."""
+
+    def __init__(self, target: IO[bytes]) -> None:
+        super().__init__()
+        self._target = target
+        self.written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self._target.write(data)
+        self.written += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.written
+
+    def flush(self) -> None:
+        self._target.flush()
 
 
 def _range(reader: LogReader, log: AppLog, since: datetime | None, until: datetime | None) -> OffsetRange:
