@@ -3,9 +3,11 @@
 pynenc registers a new invocation in two steps that both upsert it with the same content
 (``DistributedInvocation.store_in_backend``, then the orchestrator's ``register_new_invocations``).
 Publishing the second copy cost a broker round trip and left every registration twice in the log.
-:class:`PublishedRegistrations` remembers, per invocation, a digest of the last registration Kafka
-acknowledged from this process and the log it went to; a registration with the same digest to the
-same log is left out, one that differs is published.
+:class:`PublishedRegistrations` remembers, per invocation, a digest of the registration of this
+process that Kafka acknowledged last (by its offset, so concurrent threads leave the one the log
+ends with) and the log it went to; a registration with the same digest to the same log is left
+out, one that differs is published. Within one call, a registration is compared with the one
+before it in the same call, so ``[X, Y]`` after ``Y`` publishes both and the log still ends with Y.
 
 What it believes is only ever true:
 
@@ -17,9 +19,11 @@ What it believes is only ever true:
   may have been in flight when it forked (and whose lock it must not inherit);
 - it is bounded: past ``capacity`` entries, the oldest are forgotten (at worst, an extra publish).
 
-A purge by *another* process is not seen: an invocation this process registered before it and
-registers again, identically, after it would not reach the purged views. pynenc does not do this
-(it registers an invocation once, in the two steps above), so the README names it as a limit.
+What *another* process writes is not seen: if it purges the app, or registers the same invocation
+differently, after this process registered it, an identical registration by this process is then
+left out although the views no longer hold it. pynenc does not do this (an invocation is
+registered by the process that creates it, in the two steps above), so the README names it as a
+limit.
 """
 
 from __future__ import annotations
@@ -68,7 +72,7 @@ class PublishedRegistrations:
     def _reset(self) -> None:
         self._pid = os.getpid()
         self._lock = threading.Lock()
-        self._seen: dict[str, tuple[str, bytes]] = {}
+        self._seen: dict[str, tuple[str, bytes, int]] = {}
 
     def _current(self) -> None:
         """Forget whatever a forked child inherited (checked before the inherited lock is touched)."""
@@ -84,22 +88,32 @@ class PublishedRegistrations:
         self._current()
         registrations = [Registration.of(p) for p in payloads]
         with self._lock:
-            seen = self._seen
-            return [r for r in registrations if seen.get(r.payload["invocation_id"]) != (log_id, r.digest)]
+            last = {i: (log, digest) for i, (log, digest, _) in self._seen.items()}
+        fresh: list[Registration] = []
+        for r in registrations:  # in order: each is compared with what the log holds just before it
+            invocation_id = r.payload["invocation_id"]
+            if last.get(invocation_id) != (log_id, r.digest):
+                fresh.append(r)
+                last[invocation_id] = (log_id, r.digest)
+        return fresh
 
-    def remember(self, log_id: str, registrations: Sequence[Registration]) -> None:
+    def remember(self, log_id: str, registrations: Sequence[Registration], offsets: Sequence[int]) -> None:
         """Record registrations Kafka acknowledged on ``log_id`` (call only after the acknowledgement).
 
         :param str log_id: Kafka's id of the log they went to.
         :param registrations: What :meth:`to_publish` returned and was then published.
+        :param offsets: The offset Kafka gave each (an invocation's registrations share a partition).
         """
         self._current()
         with self._lock:
             seen = self._seen
-            for r in registrations:
+            for r, offset in zip(registrations, offsets, strict=True):
                 invocation_id = r.payload["invocation_id"]
-                seen.pop(invocation_id, None)  # re-inserted last: the newest is evicted last
-                seen[invocation_id] = (log_id, r.digest)
+                known = seen.pop(invocation_id, None)  # re-inserted last: the newest is evicted last
+                if known is not None and known[0] == log_id and known[2] > offset:
+                    seen[invocation_id] = known  # another thread's later registration is the log's last
+                else:
+                    seen[invocation_id] = (log_id, r.digest, offset)
             while len(seen) > self._capacity:
                 del seen[next(iter(seen))]
 

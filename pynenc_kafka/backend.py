@@ -176,8 +176,8 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
             log_id, (payloads.invocation_registered(inv, call) for inv, call in entries)
         )
         if fresh:
-            self._publish([(EventKind.INVOCATION_REGISTERED, r.payload) for r in fresh])
-            self._registrations.remember(log_id, fresh)
+            positions = self._publish([(EventKind.INVOCATION_REGISTERED, r.payload) for r in fresh])
+            self._registrations.remember(log_id, fresh, [p.offset for p in positions])
 
     def _get_invocation(self, invocation_id: InvocationId) -> tuple[InvocationDTO, CallDTO] | None:
         def read(store: ViewStore) -> tuple[InvocationDTO, CallDTO] | None:

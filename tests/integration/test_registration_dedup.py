@@ -100,3 +100,20 @@ def test_a_forked_child_publishes_what_its_parent_had_published(app_instance: Py
     assert child.exitcode == 0
     assert log_size(app_instance) - before == 1
     assert registrations_written(app_instance, be, entry("a")) == 0  # the parent's belief is still true
+
+
+def test_the_last_registration_of_a_call_wins_even_when_an_earlier_one_was_already_published(
+    app_instance: Pynenc,
+) -> None:
+    """The sequence the property test found: a call's repeated registrations keep their order."""
+    be = backend(app_instance)
+    x, y = entry("a"), entry("a", parent="a", x="2")
+    assert registrations_written(app_instance, be, x) == 1
+    assert registrations_written(app_instance, be, x, x, y) == 1
+    assert registrations_written(app_instance, be, x, x, y) == 2
+    found = be._get_invocation(InvocationId("a"))
+    assert (
+        found is not None
+        and found[0].parent_invocation_id == "a"
+        and found[1].serialized_arguments == {"x": "2"}
+    )
