@@ -87,8 +87,12 @@ class PublishedRegistrations:
         """
         self._current()
         registrations = [Registration.of(p) for p in payloads]
+        last: dict[str, tuple[str, bytes]] = {}  # what the log ends with, for this call's invocations
         with self._lock:
-            last = {i: (log, digest) for i, (log, digest, _) in self._seen.items()}
+            for r in registrations:
+                known = self._seen.get(r.payload["invocation_id"])
+                if known is not None:
+                    last[r.payload["invocation_id"]] = (known[0], known[1])
         fresh: list[Registration] = []
         for r in registrations:  # in order: each is compared with what the log holds just before it
             invocation_id = r.payload["invocation_id"]
