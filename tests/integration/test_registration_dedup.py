@@ -50,6 +50,8 @@ def test_an_identical_registration_is_published_once_and_one_that_differs_again(
     assert registrations_written(app_instance, be, entry("a"), entry("b")) == 0
     assert registrations_written(app_instance, be, entry("a", parent="p"), entry("b")) == 1
     assert registrations_written(app_instance, be, entry("b", x="2")) == 1
+    # an invocation is served at once once known, so wait for the views with a read behind the barrier
+    assert list(be.get_child_invocations(InvocationId("p"))) == ["a"]
     found = be._get_invocation(InvocationId("a"))
     assert found is not None and found[0].parent_invocation_id == "p"
     assert be._get_invocation(InvocationId("b"))[1].serialized_arguments == {"x": "2"}  # type: ignore[index]
@@ -111,6 +113,7 @@ def test_the_last_registration_of_a_call_wins_even_when_an_earlier_one_was_alrea
     assert registrations_written(app_instance, be, x) == 1
     assert registrations_written(app_instance, be, x, x, y) == 1
     assert registrations_written(app_instance, be, x, x, y) == 2
+    assert list(be.get_child_invocations(InvocationId("a"))) == ["a"]  # the views caught up (a barrier read)
     found = be._get_invocation(InvocationId("a"))
     assert (
         found is not None
