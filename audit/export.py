@@ -1,125 +1,142 @@
-"""Exporting an app's events as an Avro object container file, for analytics.
+"""Writing an app's events, or a table of rows, as an Avro object container file.
 
-The file's schema is the event envelope itself (``org.pynenc.kafka.events.Event``), so any
-Avro reader (Spark, DuckDB, pandas through fastavro, ...) reads it with no pynenc-kafka code.
-Records are written each partition in log order; the file header's metadata names the app,
-the topic and the offsets exported. The file appears only once complete.
+The events file's schema is the event envelope with the record's place in the log added
+(``org.pynenc.kafka.export.ExportedEvent``: ``event_id``, ``app_id``, ``event_type``,
+``occurred_at``, ``partition``, ``offset``, ``payload``), so any Avro reader (Spark, DuckDB,
+pandas through fastavro, ...) reads it with no pynenc-kafka code, and a tool that shows the
+payload union as numbered branches still has ``event_type`` to group by. Records are written
+each partition in log order; the file header's metadata names the app, the topic and the
+offsets exported.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from fastavro import writer
+from fastavro import parse_schema, writer
 
+from pynenc_kafka.audit.export_rows import (
+    DOUBLE,
+    MAP,
+    TIMESTAMP,
+    Column,
+    ReadCounts,
+    app_events,
+)
 from pynenc_kafka.audit.gc_pause import cyclic_gc_paused
 from pynenc_kafka.audit.log_reader import LogReader, OffsetRange
-from pynenc_kafka.projections.batch_codec import BatchEventCodec
-from pynenc_kafka.schemas.codec import UndecodableEventError
+from pynenc_kafka.schemas.codec import load_event_schema
+
+#: Full name of the record of an exported events file.
+EXPORTED_EVENT = "org.pynenc.kafka.export.ExportedEvent"
 
 
-@dataclass(frozen=True)
-class ExportResult:
-    """What an export wrote.
+def exported_event_schema() -> Any:
+    """The envelope schema with ``event_type``, ``partition`` and ``offset`` added (parsed)."""
+    envelope = load_event_schema()
+    fields = {f["name"]: f for f in envelope["fields"]}
+    return parse_schema(
+        {
+            "type": "record",
+            "name": EXPORTED_EVENT,
+            "doc": "One event of a pynenc-kafka app's log, with its place in the log.",
+            "fields": [
+                fields["event_id"],
+                fields["app_id"],
+                {"name": "event_type", "type": "string", "doc": "The payload's type, e.g. StatusRecorded."},
+                fields["occurred_at"],
+                {"name": "partition", "type": "int", "doc": "Partition of the app's log."},
+                {"name": "offset", "type": "long", "doc": "Offset within the partition."},
+                fields["payload"],
+            ],
+        }
+    )
 
-    :param Path path: The file.
-    :param int events: Events written.
-    :param int skipped: Records skipped (undecodable, or of another app).
-    :param int size: The file's size in bytes.
-    :param float seconds: Duration.
-    """
 
-    path: Path
-    events: int
-    skipped: int
-    size: int
-    seconds: float
+def export_metadata(
+    app_id: str, topic: str, offsets: OffsetRange, until: datetime | None, table: str
+) -> dict[str, str]:
+    """What an exported file's header (or a dataset's manifest) says about its contents."""
+    return {
+        "pynenc_kafka.app_id": app_id,
+        "pynenc_kafka.topic": topic,
+        "pynenc_kafka.table": table,
+        "pynenc_kafka.start_offsets": json.dumps({str(p): o for p, o in offsets.start.items()}),
+        "pynenc_kafka.stop_offsets": json.dumps({str(p): o for p, o in offsets.stop.items()}),
+        "pynenc_kafka.until": "" if until is None else until.isoformat(),
+    }
 
 
-class AvroExport:
-    """Writes a stretch of an app's log to an Avro object container file.
+def write_avro_events(
+    out: IO[bytes],
+    reader: LogReader,
+    app_id: str,
+    offsets: OffsetRange,
+    metadata: dict[str, str],
+    compression: str = "deflate",
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ReadCounts:
+    """Write the app's events of ``offsets`` to ``out`` as one Avro object container file.
 
+    :param out: A binary stream (a file, a part, standard output).
     :param LogReader reader: Reads the app's log.
     :param str app_id: The app; records of other apps are skipped.
+    :param OffsetRange offsets: What to export.
+    :param dict metadata: The header's metadata (:func:`export_metadata`).
     :param str compression: Avro block codec: ``"deflate"`` or ``"null"``.
+    :param on_progress: Called after each batch with (records read, records to read).
     """
+    counts = ReadCounts()
 
-    def __init__(self, reader: LogReader, app_id: str, compression: str = "deflate") -> None:
-        self._reader = reader
-        self._app_id = app_id
-        self._compression = compression
-        self._codec = BatchEventCodec()
-        self._events = 0
-        self._skipped = 0
+    def records() -> Iterator[dict[str, Any]]:
+        for event, partition, offset in app_events(reader, app_id, offsets, counts, on_progress):
+            yield {
+                "event_id": event.event_id,
+                "app_id": event.app_id,
+                "event_type": event.kind.value,
+                "occurred_at": event.occurred_at,
+                "partition": partition,
+                "offset": offset,
+                "payload": (event.kind.schema_name, event.payload),
+            }
 
-    def write(
-        self,
-        path: Path,
-        offsets: OffsetRange,
-        until: datetime | None = None,
-        on_progress: Callable[[int, int], None] | None = None,
-    ) -> ExportResult:
-        """Export the records of ``offsets`` to ``path`` (replaced only once complete).
+    with cyclic_gc_paused():
+        writer(out, exported_event_schema(), records(), codec=compression, metadata=metadata)
+    return counts
 
-        :param Path path: The ``.avro`` file.
-        :param OffsetRange offsets: What to export.
-        :param until: The moment ``offsets`` stop at, recorded in the metadata.
-        :param on_progress: Called after each batch with (records read, records to read).
-        """
-        started = time.monotonic()
-        self._events = self._skipped = 0
-        metadata = {
-            "pynenc_kafka.app_id": self._app_id,
-            "pynenc_kafka.topic": self._reader.topic,
-            "pynenc_kafka.start_offsets": json.dumps({str(p): o for p, o in offsets.start.items()}),
-            "pynenc_kafka.stop_offsets": json.dumps({str(p): o for p, o in offsets.stop.items()}),
-            "pynenc_kafka.until": "" if until is None else until.isoformat(),
-        }
-        partial = path.with_name(path.name + ".partial")
-        try:
-            with partial.open("wb") as out, cyclic_gc_paused():
-                writer(
-                    out,
-                    self._codec.schema,
-                    self._records(offsets, on_progress),
-                    codec=self._compression,
-                    metadata=metadata,
-                )
-            partial.replace(path)
-        finally:
-            partial.unlink(missing_ok=True)
-        return ExportResult(
-            path, self._events, self._skipped, path.stat().st_size, time.monotonic() - started
-        )
 
-    def _records(
-        self, offsets: OffsetRange, on_progress: Callable[[int, int], None] | None
-    ) -> Iterator[dict[str, Any]]:
-        total, done = offsets.total, 0
-        for batch in self._reader.read(offsets):
-            self._codec.prime(msg.value() for msg in batch)
-            for msg in batch:
-                try:
-                    event = self._codec.decode(msg.value())
-                except UndecodableEventError:
-                    self._skipped += 1
-                    continue
-                if event.app_id != self._app_id:
-                    self._skipped += 1
-                    continue
-                self._events += 1
-                yield {
-                    "event_id": event.event_id,
-                    "app_id": event.app_id,
-                    "occurred_at": event.occurred_at,
-                    "payload": (event.kind.schema_name, event.payload),
-                }
-            done += len(batch)
-            if on_progress is not None:
-                on_progress(done, total)
+def _avro_type(column: Column) -> Any:
+    kind: Any = column.type
+    if column.type == TIMESTAMP:
+        kind = {"type": "long", "logicalType": "timestamp-micros"}
+    elif column.type == MAP:
+        kind = {"type": "map", "values": "string"}
+    elif column.type == DOUBLE:
+        kind = "double"
+    return ["null", kind] if column.nullable else kind
+
+
+def write_avro_rows(
+    out: IO[bytes],
+    name: str,
+    columns: Iterable[Column],
+    rows: Iterable[dict[str, Any]],
+    metadata: dict[str, str],
+    compression: str = "deflate",
+) -> None:
+    """Write a table of flat rows as an Avro object container file.
+
+    :param out: A binary stream.
+    :param str name: The record's full name.
+    :param columns: The table's columns.
+    :param rows: Its rows, column name -> value (timestamps as microseconds since the epoch).
+    :param dict metadata: The header's metadata.
+    :param str compression: Avro block codec.
+    """
+    schema = parse_schema(
+        {"type": "record", "name": name, "fields": [{"name": c.name, "type": _avro_type(c)} for c in columns]}
+    )
+    writer(out, schema, rows, codec=compression, metadata=metadata)

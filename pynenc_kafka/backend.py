@@ -31,6 +31,7 @@ from pynenc_kafka.fork_bridge import SERVER as FORK_BRIDGE
 from pynenc_kafka.fork_bridge import through_parent
 from pynenc_kafka.metrics_server import serve_metrics_once
 from pynenc_kafka.producers.publisher import OutgoingEvent, Position
+from pynenc_kafka.producers.registrations import PublishedRegistrations
 from pynenc_kafka.projection_access import ProjectionAccess
 from pynenc_kafka.projections.store import View, ViewStore
 from pynenc_kafka.projections.views import app_info, history, invocations, outcomes, runners, workflows
@@ -75,6 +76,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
                 self.conf.kafka_metrics_address,
                 int(self.conf.kafka_ready_max_lag),
             )
+        self._registrations = PublishedRegistrations()
 
     @cached_property
     def conf(self) -> ConfigStateBackendKafka:
@@ -177,12 +179,18 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
     # -- invocations ---------------------------------------------------------------------------
 
     def _upsert_invocations(self, entries: list[tuple[InvocationDTO, CallDTO]]) -> None:
-        self._publish(
-            [
-                (EventKind.INVOCATION_REGISTERED, payloads.invocation_registered(inv, call))
-                for inv, call in entries
-            ]
+        """Publish the registrations this process has not already had acknowledged, identical.
+
+        pynenc upserts every new invocation twice with the same content; the second is left out
+        (see :mod:`pynenc_kafka.producers.registrations`), a registration that differs is published.
+        """
+        log_id = self.projection.log.topic_id
+        fresh = self._registrations.to_publish(
+            log_id, (payloads.invocation_registered(inv, call) for inv, call in entries)
         )
+        if fresh:
+            positions = self._publish([(EventKind.INVOCATION_REGISTERED, r.payload) for r in fresh])
+            self._registrations.remember(log_id, fresh, [p.offset for p in positions])
 
     @through_parent()
     def _get_invocation(self, invocation_id: InvocationId) -> tuple[InvocationDTO, CallDTO] | None:
@@ -371,6 +379,9 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
             marker = {"purge_id": str(uuid.uuid4()), "partitions": partitions}
             return [self._event(projection, EventKind.PURGED, marker, partition=p) for p in range(partitions)]
 
-        self._publish([], *self._use(markers), self._registry().tombstone(self.app.app_id))
+        try:
+            self._publish([], *self._use(markers), self._registry().tombstone(self.app.app_id))
+        finally:
+            self._registrations.forget()
         self._runner_context_cache.clear()
         self._reads.fresh(lambda store: None)

@@ -3,7 +3,7 @@
 Subcommands: ``trail`` (every event of one invocation), ``replay`` (rebuild the views from the
 log, up to a moment if asked), ``show`` (an invocation as of a replayed folder), ``verify`` (a
 replay equals the live views), ``lag`` (how far the live projection is behind), ``apps`` (the
-apps the registry knows), ``export`` (the events as an Avro object container file) and
+apps the registry knows), ``export`` (the events, or one row per invocation, as Avro or Parquet) and
 ``project`` (this host's projector of an app, as a standalone daemon).
 
 Connection settings are the backend's own (``PYNENC__KAFKA_*`` environment variables and
@@ -28,7 +28,6 @@ from pynenc_kafka.cli_commands import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     cmd_apps,
-    cmd_export,
     cmd_project,
     cmd_replay,
     cmd_show,
@@ -36,6 +35,7 @@ from pynenc_kafka.cli_commands import (
     cmd_verify,
     parse_moment,
 )
+from pynenc_kafka.cli_export import add_export_arguments, cmd_export
 from pynenc_kafka.cli_lag import cmd_lag
 from pynenc_kafka.schemas.errors import KafkaBackendError
 
@@ -137,13 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     apps = command("apps", cmd_apps, "the apps the registry knows, with their event logs")
     apps.add_argument("--json", action="store_true")
 
-    export = command("export", cmd_export, "the events as an Avro object container file")
-    export.add_argument("--app", required=True, help="the pynenc app id")
-    export.add_argument("--out", required=True, metavar="FILE.avro")
-    export.add_argument("--until", metavar="TIMESTAMP", help="ISO-8601 moment to stop at")
-    export.add_argument(
-        "--compression", choices=("deflate", "null"), default="deflate", help="Avro block codec"
+    export = command(
+        "export", cmd_export, "the events (or one row per invocation) as Avro or Parquet, for analytics"
     )
+    add_export_arguments(export)
 
     project = command(
         "project", cmd_project, "run this host's projector of an app (a sidecar or service) until SIGTERM"

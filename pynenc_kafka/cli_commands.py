@@ -19,7 +19,6 @@ from pathlib import Path
 
 from pynenc_kafka.app_projection import AppSpec
 from pynenc_kafka.audit.digest import compare
-from pynenc_kafka.audit.export import AvroExport
 from pynenc_kafka.audit.log_reader import LogReader, OffsetRange
 from pynenc_kafka.audit.progress_bar import ProgressBar
 from pynenc_kafka.audit.replay import LogReplay, ReplayFolder
@@ -255,26 +254,6 @@ def cmd_apps(args: argparse.Namespace) -> int:
         rows: list[Sequence[object]] = [("app", "event log", "partitions")]
         rows += [(a["app_id"], a["topic"], a["partitions"] or "missing") for a in apps]
         print(table(rows))
-    return EXIT_OK
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    """The events of an app as an Avro object container file."""
-    until = parse_moment(args.until) if args.until else None
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise InputError(f"cannot write {out}: folder {out.parent} does not exist")
-    session = _session(args)
-    log = session.app_log(args.app)
-    with session.reader(log) as reader:
-        offsets = _up_to(reader, log, until)
-        with _progress("export") as progress:
-            result = AvroExport(reader, log.app_id, args.compression).write(out, offsets, until, progress)
-    print(
-        f"exported {result.events:,} events of app {log.app_id!r} to {out} ({result.size:,} bytes) in "
-        f"{result.seconds:.1f}s, {result.skipped:,} records skipped, "
-        f"{'as of ' + until.isoformat() if until else 'whole log'}"
-    )
     return EXIT_OK
 
 
