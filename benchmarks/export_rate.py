@@ -1,6 +1,6 @@
 """Export rate of ``pynenc-kafka export`` in each format (a benchmark, not a test).
 
-    KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 .venv/bin/python tests/benchmarks/bench_export.py --invocations 20000
+    KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 .venv/bin/python -m benchmarks.export_rate --invocations 20000
 
 Writes an app whose log holds, per invocation, a registration, two history entries and a
 result (``4 x --invocations`` events, published in batches), then times each export of the whole

@@ -1,6 +1,6 @@
 """What registering a new invocation costs the state backend (a benchmark, not a test).
 
-    KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 .venv/bin/python tests/benchmarks/bench_registration.py
+    KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 .venv/bin/python -m benchmarks.registration
 
 pynenc registers a new invocation in two steps that both call ``upsert_invocations`` with the
 same invocation: ``DistributedInvocation.store_in_backend`` and then the orchestrator's
