@@ -21,7 +21,6 @@ import time
 import uuid
 from types import ModuleType
 
-from pynenc import PynencBuilder
 from pynenc.arguments import Arguments
 from pynenc.call import Call
 from pynenc.identifiers.invocation_id import InvocationId

@@ -65,6 +65,7 @@ class ClusterClients:
                 self._offsets_consumer = self.new_consumer("pynenc-kafka-end-offsets")
             return self._offsets_consumer
 
+    @property
     def existing_publisher(self) -> EventPublisher | None:
         """The producer if this process wrote already, else ``None`` (never creates one)."""
         return self._publisher
