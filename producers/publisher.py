@@ -21,6 +21,7 @@ from pynenc_kafka.producers.errors import (
     EventTooLargeError,
     TopicAccessError,
 )
+from pynenc_kafka.schemas.access import acl_to_add
 
 #: Bytes Kafka adds around one record in a batch, kept free below the size limit.
 RECORD_OVERHEAD = 128
@@ -96,8 +97,12 @@ class EventPublisher:
         self._connect(timeout)
         self._timeout = timeout
         self._describe = describe
+        user = config.get("sasl.username")
+        self._principal = f"User:{user}" if user else "this client's principal"
         self.max_request_bytes = int(config.get("message.max.bytes", _PRODUCER_DEFAULT_MAX))
         self._running = True
+        #: The producer's fatal error (e.g. the principal may not use the idempotent producer).
+        self.fatal: KafkaError | None = None
         self._poller = threading.Thread(target=self._serve_reports, name="pynenc-kafka-delivery", daemon=True)
         self._poller.start()
 
@@ -119,7 +124,20 @@ class EventPublisher:
 
     def _serve_reports(self) -> None:
         while self._running:
-            self._producer.poll(0.1)
+            try:
+                self._producer.poll(0.1)
+            except KafkaException as exc:  # a fatal error: the producer can write nothing more
+                self.fatal = exc.args[0]
+
+    def _acknowledged(self, acks: _Acknowledgements) -> bool:
+        """Wait for the call's acknowledgements; False at the timeout. A fatal error ends the wait."""
+        deadline = time.monotonic() + self._timeout + 5
+        while not acks.done.wait(0.05):
+            if self.fatal is not None:
+                raise self._delivery_error(0, self.fatal, acks)
+            if time.monotonic() > deadline:
+                return False
+        return True
 
     def check_sizes(self, events: Sequence[OutgoingEvent], topic_max_bytes: int) -> None:
         """Refuse the whole call if any event is over Kafka's limits, before producing any.
@@ -152,7 +170,7 @@ class EventPublisher:
         acks = _Acknowledgements(events)
         for index, event in enumerate(events):
             self._produce(event, lambda err, msg, i=index: acks.report(i, err, msg))
-        if not acks.done.wait(self._timeout + 5):
+        if not self._acknowledged(acks):
             raise EventNotPersistedError(
                 f"Kafka did not acknowledge {acks.events[0].label} within {self._timeout:g}s "
                 f"({self._describe}); the write may not be durable"
@@ -169,6 +187,8 @@ class EventPublisher:
                     event.topic, event.value, event.key, partition=event.partition, on_delivery=on_delivery
                 )
                 return
+            except KafkaException as exc:  # the producer had a fatal error
+                raise self._delivery_error(0, exc.args[0], _Acknowledgements([event])) from None
             except BufferError:
                 if time.monotonic() > deadline:
                     raise EventNotPersistedError(
@@ -183,7 +203,19 @@ class EventPublisher:
         if code == KafkaError.MSG_SIZE_TOO_LARGE:
             return EventTooLargeError(f"Kafka refused {event.label} as too large: {err.str()}")
         if code == KafkaError.TOPIC_AUTHORIZATION_FAILED:
-            return TopicAccessError(f"not allowed to write to topic {event.topic!r}: grant WRITE on it")
+            return TopicAccessError(
+                f"not allowed to write to topic {event.topic!r} as {self._principal} ({err.str()}), so "
+                f"{event.label} was not written: "
+                + acl_to_add(self._principal, "WRITE", f"topic {event.topic!r}"),
+                err,
+            )
+        if code == KafkaError.CLUSTER_AUTHORIZATION_FAILED or (err.fatal() and "uthoriz" in err.str()):
+            return TopicAccessError(
+                f"not allowed to use the idempotent producer as {self._principal} ({err.str()}), so "
+                f"{event.label} was not written to topic {event.topic!r}: "
+                + acl_to_add(self._principal, "IDEMPOTENT_WRITE", "the cluster"),
+                err,
+            )
         if code in (
             KafkaError.UNKNOWN_TOPIC_OR_PART,
             KafkaError._UNKNOWN_TOPIC,

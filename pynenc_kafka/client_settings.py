@@ -33,6 +33,32 @@ def redact(options: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: The settings that hold librdkafka options, and so may hold secrets.
+OPTION_SETTINGS = (
+    "kafka_client_options",
+    "kafka_producer_options",
+    "kafka_consumer_options",
+    "kafka_admin_options",
+)
+
+
+def without_secret_options(config_values: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An app's configuration values fit to be written to Kafka: an options setting that holds a
+    secret (a builder's ``client_options`` with ``sasl.password``) is left out, so the reader's
+    own configuration (environment, files) supplies it.
+
+    :param config_values: pynenc's ``AppInfo.config_values``.
+    :return: A copy without those settings (``None`` stays ``None``).
+    """
+    if config_values is None:
+        return None
+    return {
+        key: value
+        for key, value in config_values.items()
+        if not (key in OPTION_SETTINGS and isinstance(value, dict) and redact(value) != value)
+    }
+
+
 @dataclass(frozen=True)
 class KafkaClientSettings:
     """Everything needed to create producers, consumers and admin clients for one cluster.
@@ -144,6 +170,12 @@ class KafkaClientSettings:
     def admin_config(self) -> dict[str, Any]:
         """Options of the admin client (topics, metadata, end offsets)."""
         return {**self._base(), **self.admin}
+
+    @property
+    def principal(self) -> str:
+        """Who the clients are to a secured cluster (``User:<sasl.username>``), for the ACLs to add."""
+        user = self.common.get("sasl.username")
+        return f"User:{user}" if user else "this client's principal"
 
     def describe(self) -> str:
         """A one-line description for errors and logs, secrets redacted."""
