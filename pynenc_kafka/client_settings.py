@@ -59,7 +59,7 @@ def without_secret_options(config_values: dict[str, Any] | None) -> dict[str, An
     }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class KafkaClientSettings:
     """Everything needed to create producers, consumers and admin clients for one cluster.
 
@@ -79,6 +79,16 @@ class KafkaClientSettings:
     producer: dict[str, Any] = field(default_factory=dict)
     consumer: dict[str, Any] = field(default_factory=dict)
     admin: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """Secrets redacted: a traceback or log line that shows the settings shows no password."""
+        options = ", ".join(
+            f"{name}={redact(getattr(self, name))!r}" for name in ("common", "producer", "consumer", "admin")
+        )
+        return (
+            f"KafkaClientSettings(bootstrap_servers={self.bootstrap_servers!r}, timeout={self.timeout!r}, "
+            f"max_message_bytes={self.max_message_bytes!r}, {options})"
+        )
 
     @classmethod
     def from_config(cls, conf: ConfigKafka) -> KafkaClientSettings:

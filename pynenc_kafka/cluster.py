@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
@@ -27,7 +28,8 @@ class ClusterClients:
         self.describe = settings.describe()
         #: Every client's ``error_cb``: remembers a login the cluster refused.
         self.watch = AuthenticationWatch()
-        self.admin = AdminClient({**settings.admin_config(), "error_cb": self.watch})
+        admin_config: dict[str, Any] = {**settings.admin_config(), "error_cb": self.watch}
+        self.admin = AdminClient(admin_config)
         self.topics = TopicProvisioner(
             self.admin,
             settings.timeout,

@@ -40,7 +40,7 @@ def log_bytes(broker: SecuredBroker, topic: str) -> bytes:
                 msg = consumer.poll(15)
                 assert msg is not None and msg.error() is None, msg and msg.error()
                 found += (msg.key() or b"") + b"|" + (msg.value() or b"") + b"\n"
-                read = msg.offset() + 1
+                read = int(msg.offset() or 0) + 1
         return found
     finally:
         consumer.close()

@@ -25,7 +25,7 @@ from pynenc.identifiers.invocation_id import InvocationId
 
 from pynenc_kafka.acl import app_grants, apply_grants
 from pynenc_kafka.producers.errors import TopicAccessError
-from pynenc_kafka.schemas.errors import KafkaAuthenticationError, KafkaAuthorizationError
+from pynenc_kafka.schemas.errors import KafkaAuthenticationError, KafkaAuthorizationError, KafkaBackendError
 from pynenc_kafka.schemas.topology import AppTopics
 from tests.cli.support import run_cli
 from tests.integration.support import REPO, backend
@@ -167,3 +167,27 @@ def test_a_principal_of_app_a_cannot_read_app_b_through_the_cli(
     assert carol["sasl.password"] not in refused.err
     # Its own app stays readable: the refusal is about B, not the login.
     assert run_cli(capsys, "apps").code == 0
+
+
+def test_a_principal_without_read_on_the_log_is_told_so_by_its_reads(
+    secure_broker: SecuredBroker, secure_app_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYNENC__KAFKA_BOOTSTRAP_SERVERS", secure_broker.bootstrap)
+    monkeypatch.setenv("PYNENC__KAFKA_READ_BARRIER_TIMEOUT", "5")
+    dave = secure_broker.new_user(f"dave-{secure_app_id}")
+    topics = AppTopics(os.environ["PYNENC__KAFKA_TOPIC_PREFIX"], secure_app_id)
+    log, *others = app_grants(topics)
+    without_read = dataclasses.replace(
+        log, operations=tuple(op for op in log.operations if op.name != "READ")
+    )
+    admin = secure_broker.admin()
+    apply_grants(admin, [without_read, *others], f"User:{dave['sasl.username']}", 30, "test admin")
+
+    be = backend(PynencBuilder().app_id(secure_app_id).kafka(client_options=dave).build())
+    be._set_result(InvocationId("inv-1"), '"written"')  # writes work
+    with pytest.raises(KafkaBackendError) as refused:
+        be.get_history(InvocationId("inv-1"))
+    print(f"no READ: {refused.value}")
+    assert str(refused.value).startswith(f"the projector of {topics.events} failed: KafkaAuthorizationError(")
+    assert f"not allowed to read topic {topics.events!r}" in str(refused.value)
+    assert f"READ on topic {topics.events!r}" in str(refused.value)
