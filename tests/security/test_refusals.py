@@ -45,6 +45,19 @@ def end_offsets(broker: SecuredBroker, topic: str) -> list[int]:
     return [future.result().offset for future in futures.values()]
 
 
+def user_with_the_app_acls_but(
+    broker: SecuredBroker, app_id: str, name: str, missing: str
+) -> tuple[AppTopics, dict[str, str]]:
+    """A new user with every ACL ``pynenc-kafka acl`` grants for the app but ``missing`` on its log."""
+    user = broker.new_user(f"{name}-{app_id}")
+    topics = AppTopics(os.environ["PYNENC__KAFKA_TOPIC_PREFIX"], app_id)
+    log, *others = app_grants(topics)
+    partial = dataclasses.replace(log, operations=tuple(op for op in log.operations if op.name != missing))
+    admin = broker.admin()
+    apply_grants(admin, [partial, *others], f"User:{user['sasl.username']}", 30, "test admin")
+    return topics, user
+
+
 def test_a_wrong_password_is_a_clear_error_within_the_timeout_and_is_never_shown(
     secure_broker: SecuredBroker,
     secure_app_id: str,
@@ -102,14 +115,7 @@ def test_a_principal_without_write_on_the_log_is_told_the_topic_and_the_acl_and_
     secure_broker: SecuredBroker, secure_app_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PYNENC__KAFKA_BOOTSTRAP_SERVERS", secure_broker.bootstrap)
-    bob = secure_broker.new_user(f"bob-{secure_app_id}")
-    topics = AppTopics(os.environ["PYNENC__KAFKA_TOPIC_PREFIX"], secure_app_id)
-    log, *others = app_grants(topics)
-    without_write = dataclasses.replace(
-        log, operations=tuple(op for op in log.operations if op.name != "WRITE")
-    )
-    admin = secure_broker.admin()
-    apply_grants(admin, [without_write, *others], f"User:{bob['sasl.username']}", 30, "test admin")
+    topics, bob = user_with_the_app_acls_but(secure_broker, secure_app_id, "bob", "WRITE")
 
     app = PynencBuilder().app_id(secure_app_id).kafka(client_options=bob).build()
     with pytest.raises(TopicAccessError) as refused:
@@ -174,14 +180,7 @@ def test_a_principal_without_read_on_the_log_is_told_so_by_its_reads(
 ) -> None:
     monkeypatch.setenv("PYNENC__KAFKA_BOOTSTRAP_SERVERS", secure_broker.bootstrap)
     monkeypatch.setenv("PYNENC__KAFKA_READ_BARRIER_TIMEOUT", "5")
-    dave = secure_broker.new_user(f"dave-{secure_app_id}")
-    topics = AppTopics(os.environ["PYNENC__KAFKA_TOPIC_PREFIX"], secure_app_id)
-    log, *others = app_grants(topics)
-    without_read = dataclasses.replace(
-        log, operations=tuple(op for op in log.operations if op.name != "READ")
-    )
-    admin = secure_broker.admin()
-    apply_grants(admin, [without_read, *others], f"User:{dave['sasl.username']}", 30, "test admin")
+    topics, dave = user_with_the_app_acls_but(secure_broker, secure_app_id, "dave", "READ")
 
     be = backend(PynencBuilder().app_id(secure_app_id).kafka(client_options=dave).build())
     be._set_result(InvocationId("inv-1"), '"written"')  # writes work
