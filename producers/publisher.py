@@ -21,7 +21,7 @@ from pynenc_kafka.producers.errors import (
     EventTooLargeError,
     TopicAccessError,
 )
-from pynenc_kafka.schemas.access import acl_to_add
+from pynenc_kafka.schemas.access import acl_to_add, client_principal
 
 #: Bytes Kafka adds around one record in a batch, kept free below the size limit.
 RECORD_OVERHEAD = 128
@@ -97,8 +97,7 @@ class EventPublisher:
         self._connect(timeout)
         self._timeout = timeout
         self._describe = describe
-        user = config.get("sasl.username")
-        self._principal = f"User:{user}" if user else "this client's principal"
+        self._principal = client_principal(config)
         self.max_request_bytes = int(config.get("message.max.bytes", _PRODUCER_DEFAULT_MAX))
         self._running = True
         #: The producer's fatal error (e.g. the principal may not use the idempotent producer).
@@ -128,6 +127,14 @@ class EventPublisher:
                 self._producer.poll(0.1)
             except KafkaException as exc:  # a fatal error: the producer can write nothing more
                 self.fatal = exc.args[0]
+
+    def _fatal_cause(self, error: KafkaError) -> KafkaError:
+        """The error that made the producer fail for good: librdkafka refuses later writes with a
+        bare ``_FATAL`` and hands the cause to ``poll``, which the delivery thread serves."""
+        deadline = time.monotonic() + 1.0
+        while self.fatal is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.fatal or error
 
     def _acknowledged(self, acks: _Acknowledgements) -> bool:
         """Wait for the call's acknowledgements; False at the timeout. A fatal error ends the wait."""
@@ -188,7 +195,9 @@ class EventPublisher:
                 )
                 return
             except KafkaException as exc:  # the producer had a fatal error
-                raise self._delivery_error(0, exc.args[0], _Acknowledgements([event])) from None
+                raise self._delivery_error(
+                    0, self._fatal_cause(exc.args[0]), _Acknowledgements([event])
+                ) from None
             except BufferError:
                 if time.monotonic() > deadline:
                     raise EventNotPersistedError(

@@ -15,6 +15,7 @@ from typing import Any
 
 from pynenc_kafka import settings_check
 from pynenc_kafka.conf import ConfigKafka
+from pynenc_kafka.schemas.access import client_principal
 
 #: librdkafka's own log lines go to Python logging under this name, not to stderr.
 LIBRDKAFKA_LOGGER = logging.getLogger("pynenc_kafka.librdkafka")
@@ -184,8 +185,7 @@ class KafkaClientSettings:
     @property
     def principal(self) -> str:
         """Who the clients are to a secured cluster (``User:<sasl.username>``), for the ACLs to add."""
-        user = self.common.get("sasl.username")
-        return f"User:{user}" if user else "this client's principal"
+        return client_principal(self.common)
 
     def describe(self) -> str:
         """A one-line description for errors and logs, secrets redacted."""

@@ -10,6 +10,8 @@ which redacts every secret-looking option.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 
@@ -28,6 +30,16 @@ AUTHORIZATION_CODES = frozenset(
 )
 #: Where the ACLs of one app are listed (and granted, by an admin).
 ACL_COMMAND = "pynenc-kafka acl <app> <user> [--apply]"
+
+
+def client_principal(options: Mapping[str, Any]) -> str:
+    """Who a client with these librdkafka options is to the cluster, for the ACLs to add.
+
+    :param options: librdkafka options.
+    :return: ``User:<sasl.username>``, or a description when the client logs in otherwise.
+    """
+    user = options.get("sasl.username")
+    return f"User:{user}" if user else "this client's principal"
 
 
 def kafka_error_of(exc: BaseException) -> KafkaError | None:

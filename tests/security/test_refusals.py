@@ -190,3 +190,31 @@ def test_a_principal_without_read_on_the_log_is_told_so_by_its_reads(
     assert str(refused.value).startswith(f"the projector of {topics.events} failed: KafkaAuthorizationError(")
     assert f"not allowed to read topic {topics.events!r}" in str(refused.value)
     assert f"READ on topic {topics.events!r}" in str(refused.value)
+
+
+def test_a_principal_that_may_write_nothing_is_told_about_the_idempotent_producer(
+    secure_broker: SecuredBroker, secure_app_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No WRITE anywhere and no IDEMPOTENT_WRITE: librdkafka's producer fails for good (a fatal
+    error); the write says so at once instead of waiting for an acknowledgement."""
+    monkeypatch.setenv("PYNENC__KAFKA_BOOTSTRAP_SERVERS", secure_broker.bootstrap)
+    erin = secure_broker.new_user(f"erin-{secure_app_id}")
+    topics = AppTopics(os.environ["PYNENC__KAFKA_TOPIC_PREFIX"], secure_app_id)
+    reading = [
+        dataclasses.replace(g, operations=tuple(op for op in g.operations if op.name != "WRITE"))
+        for g in app_grants(topics)
+        if g.resource.name != "BROKER"
+    ]
+    admin = secure_broker.admin()
+    apply_grants(admin, reading, f"User:{erin['sasl.username']}", 30, "test admin")
+
+    with pytest.raises(TopicAccessError) as refused:
+        backend(PynencBuilder().app_id(secure_app_id).kafka(client_options=erin).build())
+    print(f"no IDEMPOTENT_WRITE: {refused.value}")
+    assert str(refused.value).startswith(
+        f"not allowed to use the idempotent producer as User:{erin['sasl.username']} ("
+    )
+    assert f"add the ACL: ALLOW User:{erin['sasl.username']} IDEMPOTENT_WRITE on the cluster" in str(
+        refused.value
+    )
+    assert set(end_offsets(secure_broker, topics.events)) == {0}
