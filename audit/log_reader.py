@@ -16,6 +16,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
+from pynenc_kafka.schemas.access import AUTHORIZATION_CODES, authorization_refused
 from pynenc_kafka.schemas.errors import KafkaUnavailableError
 from pynenc_kafka.schemas.kafka_calls import call_kafka, learn_leaders
 from pynenc_kafka.schemas.timestamps import to_micros
@@ -206,6 +207,8 @@ class LogReader:
         for msg in messages:  # the hot loop of every bulk read: no helper calls in it
             err = msg.error()
             if err is not None:
+                if err.code() in AUTHORIZATION_CODES:
+                    raise authorization_refused(f"read topic {self.topic!r}", err, self._describe)
                 if err.fatal() or err.code() in _FATAL_CODES:
                     raise LogReadError(f"Kafka refused to serve {self.topic}: {err.str()}", err)
                 continue

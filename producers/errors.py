@@ -1,6 +1,6 @@
 """Errors of the write side: each names what went wrong and what to do."""
 
-from pynenc_kafka.schemas.errors import KafkaBackendError, KafkaUnavailableError
+from pynenc_kafka.schemas.errors import KafkaAuthorizationError, KafkaBackendError, KafkaUnavailableError
 
 __all__ = [
     "EventNotPersistedError",
@@ -11,8 +11,8 @@ __all__ = [
 ]
 
 
-class TopicAccessError(KafkaBackendError):
-    """The credentials lack a permission a topic operation needs."""
+class TopicAccessError(KafkaAuthorizationError):
+    """The credentials lack a permission a topic operation needs; the message names the ACL to add."""
 
 
 class TopicRefusedError(KafkaBackendError):

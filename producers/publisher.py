@@ -22,6 +22,7 @@ from pynenc_kafka.producers.errors import (
     TopicAccessError,
 )
 from pynenc_kafka.producers.observer import UNOBSERVED, WriteObserver
+from pynenc_kafka.schemas.access import acl_to_add, client_principal
 
 #: Bytes Kafka adds around one record in a batch, kept free below the size limit.
 RECORD_OVERHEAD = 128
@@ -102,8 +103,11 @@ class EventPublisher:
         self._connecting = threading.Lock()
         self._timeout = timeout
         self._describe = describe
+        self._principal = client_principal(config)
         self.max_request_bytes = int(config.get("message.max.bytes", _PRODUCER_DEFAULT_MAX))
         self._running = True
+        #: The producer's fatal error (e.g. the principal may not use the idempotent producer).
+        self.fatal: KafkaError | None = None
         self._poller = threading.Thread(target=self._serve_reports, name="pynenc-kafka-delivery", daemon=True)
         self._poller.start()
 
@@ -131,7 +135,28 @@ class EventPublisher:
 
     def _serve_reports(self) -> None:
         while self._running:
-            self._producer.poll(0.1)
+            try:
+                self._producer.poll(0.1)
+            except KafkaException as exc:  # a fatal error: the producer can write nothing more
+                self.fatal = exc.args[0]
+
+    def _fatal_cause(self, error: KafkaError) -> KafkaError:
+        """The error that made the producer fail for good: librdkafka refuses later writes with a
+        bare ``_FATAL`` and hands the cause to ``poll``, which the delivery thread serves."""
+        deadline = time.monotonic() + 1.0
+        while self.fatal is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.fatal or error
+
+    def _acknowledged(self, acks: _Acknowledgements) -> bool:
+        """Wait for the call's acknowledgements; False at the timeout. A fatal error ends the wait."""
+        deadline = time.monotonic() + self._timeout + 5
+        while not acks.done.wait(0.05):
+            if self.fatal is not None:
+                raise self._failed(0, self.fatal, acks)
+            if time.monotonic() > deadline:
+                return False
+        return True
 
     def check_sizes(self, events: Sequence[OutgoingEvent], topic_max_bytes: int) -> None:
         """Refuse the whole call if any event is over Kafka's limits, before producing any.
@@ -172,16 +197,14 @@ class EventPublisher:
         except EventNotPersistedError:
             self._observer.failed("queue_full")
             raise
-        if not acks.done.wait(self._timeout + 5):
+        if not self._acknowledged(acks):
             self._observer.failed("timeout")
             raise EventNotPersistedError(
                 f"Kafka did not acknowledge {acks.events[0].label} within {self._timeout:g}s "
                 f"({self._describe}); the write may not be durable"
             )
         if acks.errors:
-            cause, error = self._delivery_error(*acks.errors[0], acks)
-            self._observer.failed(cause)
-            raise error
+            raise self._failed(*acks.errors[0], acks)
         self._observer.acknowledged(time.perf_counter() - started)
         return [p for p in acks.positions if p is not None]
 
@@ -198,6 +221,8 @@ class EventPublisher:
                     event.topic, event.value, event.key, partition=event.partition, on_delivery=on_delivery
                 )
                 return
+            except KafkaException as exc:  # the producer had a fatal error
+                raise self._failed(0, self._fatal_cause(exc.args[0]), _Acknowledgements([event])) from None
             except BufferError:
                 if time.monotonic() > deadline:
                     raise EventNotPersistedError(
@@ -205,6 +230,12 @@ class EventPublisher:
                         f"{event.label}; Kafka at {self._describe} is not keeping up"
                     ) from None
                 time.sleep(0.01)
+
+    def _failed(self, index: int, err: KafkaError, acks: _Acknowledgements) -> Exception:
+        """The error to raise for a failed delivery, its cause told to the observer."""
+        cause, error = self._delivery_error(index, err, acks)
+        self._observer.failed(cause)
+        return error
 
     def _delivery_error(self, index: int, err: KafkaError, acks: _Acknowledgements) -> tuple[str, Exception]:
         """The cause (one of ``WRITE_ERROR_CAUSES``) and the error of a failed delivery."""
@@ -214,7 +245,17 @@ class EventPublisher:
             return "too_large", EventTooLargeError(f"Kafka refused {event.label} as too large: {err.str()}")
         if code == KafkaError.TOPIC_AUTHORIZATION_FAILED:
             return "not_authorized", TopicAccessError(
-                f"not allowed to write to topic {event.topic!r}: grant WRITE on it"
+                f"not allowed to write to topic {event.topic!r} as {self._principal} ({err.str()}), so "
+                f"{event.label} was not written: "
+                + acl_to_add(self._principal, "WRITE", f"topic {event.topic!r}"),
+                err,
+            )
+        if code == KafkaError.CLUSTER_AUTHORIZATION_FAILED or (err.fatal() and "uthoriz" in err.str()):
+            return "not_authorized", TopicAccessError(
+                f"not allowed to use the idempotent producer as {self._principal} ({err.str()}), so "
+                f"{event.label} was not written to topic {event.topic!r}: "
+                + acl_to_add(self._principal, "IDEMPOTENT_WRITE", "the cluster"),
+                err,
             )
         if code in (
             KafkaError.UNKNOWN_TOPIC_OR_PART,

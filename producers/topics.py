@@ -11,8 +11,9 @@ from confluent_kafka import KafkaError, KafkaException, TopicCollection
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
 
 from pynenc_kafka.producers.errors import KafkaUnavailableError, TopicAccessError, TopicRefusedError
+from pynenc_kafka.schemas.access import AuthenticationWatch, acl_to_add, refusal
 from pynenc_kafka.schemas.errors import kafka_did_not_answer
-from pynenc_kafka.schemas.kafka_calls import call_kafka
+from pynenc_kafka.schemas.kafka_calls import call_kafka, is_passing
 
 #: Kafka's default ``max.message.bytes`` for a topic, used when the broker won't say.
 DEFAULT_MAX_MESSAGE_BYTES = 1_048_588
@@ -32,6 +33,9 @@ _ACCESS_ERRORS = {
     KafkaError.CLUSTER_AUTHORIZATION_FAILED,
     KafkaError.GROUP_AUTHORIZATION_FAILED,
 }
+#: Seconds one metadata request of the first contact may take: between two, the clients'
+#: reports are read, so a refused login fails at once rather than at the timeout.
+_CONNECT_SLICE = 0.25
 
 
 def min_insync_replicas(replication: int, setting: int) -> int | None:
@@ -88,6 +92,8 @@ class TopicProvisioner:
     :param str describe: Safe description of the connection, for error messages.
     :param int max_message_bytes: ``max.message.bytes`` of the topics it creates.
     :param ClusterFacts facts: What this process already knows of the cluster (shared, updated here).
+    :param AuthenticationWatch watch: The ``error_cb`` of the admin client (a refused login).
+    :param str principal: Who the clients are to the cluster (``User:<name>``), for the ACLs to add.
     """
 
     def __init__(
@@ -97,20 +103,44 @@ class TopicProvisioner:
         describe: str,
         max_message_bytes: int,
         facts: ClusterFacts,
+        watch: AuthenticationWatch | None = None,
+        principal: str = "this client's principal",
     ) -> None:
         self._admin = admin
         self._timeout = timeout
         self._describe = describe
         self._new_topic_max_bytes = max_message_bytes
         self.facts = facts
+        self._watch = watch or AuthenticationWatch()
+        self._principal = principal
         self._lock = threading.Lock()
 
     def cluster_id(self) -> str:
-        """The cluster's id, which names the projection folder of this cluster (asked once)."""
+        """The cluster's id, which names the projection folder of this cluster (asked once).
+
+        It is the process's first request to the cluster: made in short slices, reading the
+        admin client's reports in between, so a refused login is reported at once.
+
+        :raises KafkaAuthenticationError: If the cluster refused the credentials.
+        :raises KafkaUnavailableError: If it did not answer within the timeout.
+        """
         if self.facts.cluster_id is None:
-            metadata = self._call(
-                lambda: self._admin.list_topics(timeout=self._timeout), "read cluster metadata"
-            )
+            deadline = time.monotonic() + self._timeout
+            while True:
+                remaining = deadline - time.monotonic()
+                try:
+                    metadata = self._admin.list_topics(timeout=max(0.01, min(_CONNECT_SLICE, remaining)))
+                    break
+                except KafkaException as exc:
+                    self._admin.poll(0)  # serves the error_cb: the watch learns of a refused login
+                    self._watch.check(self._describe)
+                    refused = refusal("read cluster metadata", exc, self._describe)
+                    if refused is not None:
+                        raise refused from exc
+                    code = exc.args[0].code()
+                    passing = is_passing(exc) or code in (KafkaError._TIMED_OUT, KafkaError._ALL_BROKERS_DOWN)
+                    if not passing or time.monotonic() >= deadline:
+                        raise self._unavailable("read cluster metadata", exc) from exc
             self.facts.cluster_id = str(metadata.cluster_id)
         return self.facts.cluster_id
 
@@ -132,6 +162,7 @@ class TopicProvisioner:
             known = self.facts.topics.get(name)
             if known is not None:
                 return known
+            self.cluster_id()  # the first contact: a refused login fails here, at once
             count = self._partitions(name)
             if count is None:
                 self._create(name, partitions, replication, compacted, min_insync)
@@ -170,7 +201,11 @@ class TopicProvisioner:
         topic = metadata.topics.get(name)
         if topic is None or topic.error is not None:
             if topic is not None and topic.error is not None and topic.error.code() in _ACCESS_ERRORS:
-                raise TopicAccessError(f"not allowed to describe topic {name!r}: grant DESCRIBE on it")
+                raise TopicAccessError(
+                    f"not allowed to describe topic {name!r} as {self._principal} ({topic.error.str()}): "
+                    + acl_to_add(self._principal, "DESCRIBE", f"topic {name!r}"),
+                    topic.error,
+                )
             return None
         if not topic.partitions or any(p.leader < 0 for p in topic.partitions.values()):
             return None
@@ -192,8 +227,10 @@ class TopicProvisioner:
                 return
             if code in _ACCESS_ERRORS:
                 raise TopicAccessError(
-                    f"not allowed to create topic {name!r}: grant CREATE on the cluster, "
-                    "or create the topic beforehand"
+                    f"not allowed to create topic {name!r} as {self._principal} ({exc.args[0].str()}): "
+                    + acl_to_add(self._principal, "CREATE", f"topic {name!r}")
+                    + ", or create the topic beforehand",
+                    exc.args[0],
                 ) from None
             if code in _REFUSALS:
                 raise TopicRefusedError(

@@ -19,6 +19,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartiti
 from pynenc_kafka.projections.checkpoint import CheckpointState
 from pynenc_kafka.projections.progress import ProjectionProgress
 from pynenc_kafka.projections.writer import ViewWriter
+from pynenc_kafka.schemas.access import AUTHORIZATION_CODES, acl_to_add, authorization_refused
 from pynenc_kafka.schemas.kafka_calls import learn_leaders
 
 logger = logging.getLogger("pynenc_kafka.projector")
@@ -104,6 +105,13 @@ class Projector:
                 records.append(msg)
             elif error.code() == KafkaError._AUTO_OFFSET_RESET:
                 self._offset_gone(consumer, cast(int, msg.partition()), str(error))
+            elif error.code() in AUTHORIZATION_CODES:  # stops the projector: readers get this error
+                raise authorization_refused(
+                    f"read topic {self.topic!r}",
+                    error,
+                    "the projector's consumer",
+                    acl_to_add("the principal", "READ", self._refused_resource(error)),
+                )
             else:
                 logger.warning("consumer error on %s: %s", self.topic, error)
         advanced = self.writer.apply(records)
@@ -111,6 +119,12 @@ class Projector:
             self.progress.advance(advanced)
         self._follow_hold(consumer)
         return len(messages)
+
+    def _refused_resource(self, error: KafkaError) -> str:
+        """What a refused fetch needed READ on: the log, or our consumer groups' names."""
+        if error.code() == KafkaError.GROUP_AUTHORIZATION_FAILED:
+            return "the consumer groups prefixed 'pynenc-kafka.'"
+        return f"topic {self.topic!r}"
 
     def _offset_gone(self, consumer: Consumer, partition: int, why: str) -> None:
         """The log has no record at the next offset: it was created again, or retention removed records."""

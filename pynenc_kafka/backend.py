@@ -7,6 +7,7 @@ a read barrier where another process's write must be visible.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ from pynenc_kafka.app_projection import (
     AppProjection,
     AppSpec,
 )
-from pynenc_kafka.client_settings import KafkaClientSettings
+from pynenc_kafka.client_settings import KafkaClientSettings, without_secret_options
 from pynenc_kafka.conf import ConfigStateBackendKafka
 from pynenc_kafka.fork_bridge import SERVER as FORK_BRIDGE
 from pynenc_kafka.fork_bridge import through_parent
@@ -152,10 +153,13 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
     # -- app info ----------------------------------------------------------------------------
 
     def store_app_info(self, app_info: AppInfo) -> None:
-        """Record the app's info in its log and in the registry topic."""
-        payload = {"app_info_json": app_info.to_json()}
-        registry = self._registry()
-        self._publish([(EventKind.APP_INFO_STORED, payload)], registry.entry(app_info.app_id, payload))
+        """Record the app's info in its log and in the registry topic (no secret option: the log is
+        read by auditors, the registry by every app of the prefix)."""
+        public = dataclasses.replace(app_info, config_values=without_secret_options(app_info.config_values))
+        payload = {"app_info_json": public.to_json()}
+        # The log first: a principal that may not write it leaves no registry entry behind either.
+        self._publish([(EventKind.APP_INFO_STORED, payload)])
+        self._publish([], self._registry().entry(app_info.app_id, payload))
 
     @through_parent()
     def get_app_info(self) -> AppInfo:

@@ -3,8 +3,9 @@
 Subcommands: ``trail`` (every event of one invocation), ``replay`` (rebuild the views from the
 log, up to a moment if asked), ``show`` (an invocation as of a replayed folder), ``verify`` (a
 replay equals the live views), ``lag`` (how far the live projection is behind), ``apps`` (the
-apps the registry knows), ``export`` (the events, or one row per invocation, as Avro or Parquet) and
-``project`` (this host's projector of an app, as a standalone daemon).
+apps the registry knows), ``export`` (the events, or one row per invocation, as Avro or Parquet),
+``project`` (this host's projector of an app, as a standalone daemon) and ``acl`` (the ACLs an
+app's principal needs on a secured cluster).
 
 Connection settings are the backend's own (``PYNENC__KAFKA_*`` environment variables and
 pynenc config files); the options override them. Exit codes: 0 ok, 1 a negative answer (a
@@ -27,6 +28,7 @@ from pynenc_kafka.cli_commands import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    cmd_acl,
     cmd_apps,
     cmd_project,
     cmd_replay,
@@ -141,6 +143,18 @@ def build_parser() -> argparse.ArgumentParser:
         "export", cmd_export, "the events (or one row per invocation) as Avro or Parquet, for analytics"
     )
     add_export_arguments(export)
+
+    acl = command(
+        "acl",
+        cmd_acl,
+        "the ACLs one app's principal needs on a secured cluster, and no more; --apply creates them",
+    )
+    acl.add_argument("app", metavar="APP", help="the pynenc app id")
+    acl.add_argument("principal", metavar="PRINCIPAL", help="the SASL user (alice) or principal (User:alice)")
+    acl.add_argument(
+        "--apply", action="store_true", help="create them, with the configured client's (an admin's) rights"
+    )
+    acl.add_argument("--json", action="store_true")
 
     project = command(
         "project", cmd_project, "run this host's projector of an app (a sidecar or service) until SIGTERM"

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pynenc_kafka.acl import app_grants, apply_grants, principal_of
 from pynenc_kafka.app_projection import AppSpec
 from pynenc_kafka.audit.digest import compare
 from pynenc_kafka.audit.log_reader import LogReader, OffsetRange
@@ -277,4 +278,50 @@ def cmd_project(args: argparse.Namespace) -> int:
         spec, lambda line: print(f"pynenc-kafka project: {line}", flush=True), args.status_every
     )
     daemon.run(stop)
+    return EXIT_OK
+
+
+def cmd_acl(args: argparse.Namespace) -> int:
+    """The ACLs one app's principal needs, and no more; with ``--apply``, create them."""
+    conf = _config(args)
+    topics = AppTopics(conf.kafka_topic_prefix, args.app)
+    principal = principal_of(args.principal)
+    grants = app_grants(topics)
+    if args.json:
+        emit_json(
+            {
+                "app_id": args.app,
+                "principal": principal,
+                "acls": [
+                    {
+                        "resource_type": g.resource.name,
+                        "resource": g.name,
+                        "pattern": g.pattern.name,
+                        "operations": [op.name for op in g.operations],
+                        "why": g.why,
+                    }
+                    for g in grants
+                ],
+            }
+        )
+    else:
+        print(f"ACLs of {principal} for app {args.app!r} (topic prefix {conf.kafka_topic_prefix!r}):")
+        rows: list[Sequence[object]] = [("resource", "name", "pattern", "operations", "why")]
+        rows += [
+            (g.resource.name, g.name, g.pattern.name, ",".join(op.name for op in g.operations), g.why)
+            for g in grants
+        ]
+        print(table(rows))
+        print("with Kafka's own tool (as an admin):")
+        for grant in grants:
+            print(
+                f"  kafka-acls.sh --bootstrap-server {conf.kafka_bootstrap_servers} {grant.kafka_acls_args(principal)}"
+            )
+    if args.apply:
+        session = _session(args)
+        session.clients.cluster_id  # noqa: B018 - the first contact: a refused login fails at once
+        count = apply_grants(
+            session.clients.admin, grants, principal, session.settings.timeout, session.settings.describe()
+        )
+        print(f"applied {count} ACLs for {principal} as {session.settings.principal}", file=sys.stderr)
     return EXIT_OK

@@ -24,6 +24,7 @@ from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
 from pynenc_kafka.projections.layout import ProjectionLayout
 from pynenc_kafka.projections.store import ViewStore
 from pynenc_kafka.runtime import RUNTIME
+from pynenc_kafka.schemas.access import AUTHORIZATION_CODES, acl_to_add, authorization_refused
 from pynenc_kafka.schemas.errors import KafkaBackendError, kafka_did_not_answer
 from pynenc_kafka.schemas.topology import AppTopics
 
@@ -99,12 +100,34 @@ class AuditSession:
         cluster_id = self.clients.cluster_id
         partitions = self.topic_partitions().get(topics.events)
         if not partitions:
+            self._require_access(app_id, topics.events)
             raise UnknownAppError(
                 f"app {app_id!r} has no event log on the cluster (topic {topics.events!r} not found, "
                 f"topic prefix {self.prefix!r}); check --app and --topic-prefix, "
                 "`pynenc-kafka apps` lists the apps the cluster knows"
             )
         return AppLog(topics, partitions, cluster_id, self.clients.topics.topic_id(topics.events))
+
+    def _require_access(self, app_id: str, topic: str) -> None:
+        """A secured cluster leaves the topics a principal may not describe out of its listing:
+        ask for ``topic`` by name, so that a missing permission is not taken for a missing app.
+
+        :raises KafkaAuthorizationError: If the principal may not describe the topic.
+        """
+        try:
+            metadata = self.clients.admin.list_topics(topic=topic, timeout=self.settings.timeout)
+        except KafkaException:
+            return  # the listing just worked: leave the verdict to it
+        found = metadata.topics.get(topic)
+        error = found.error if found is not None else None
+        if error is not None and error.code() in AUTHORIZATION_CODES:
+            principal = self.settings.principal
+            raise authorization_refused(
+                f"read the log of app {app_id!r}: topic {topic!r} as {principal}",
+                error,
+                self.settings.describe(),
+                acl_to_add(principal, "DESCRIBE, READ", f"topic {topic!r}"),
+            )
 
     def end_offsets(self, log: AppLog) -> dict[int, int]:
         """The end offset of each partition of ``log``."""

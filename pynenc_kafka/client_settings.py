@@ -17,6 +17,7 @@ from confluent_kafka.admin import AdminClient
 from pynenc_kafka import settings_check
 from pynenc_kafka.conf import ConfigKafka
 from pynenc_kafka.reachability import LIBRDKAFKA_LOGGER, BrokerReachability, reachability_of
+from pynenc_kafka.schemas.access import client_principal
 
 __all__ = ["LIBRDKAFKA_LOGGER", "KafkaClientSettings", "redact"]
 
@@ -34,7 +35,33 @@ def redact(options: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
+#: The settings that hold librdkafka options, and so may hold secrets.
+OPTION_SETTINGS = (
+    "kafka_client_options",
+    "kafka_producer_options",
+    "kafka_consumer_options",
+    "kafka_admin_options",
+)
+
+
+def without_secret_options(config_values: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An app's configuration values fit to be written to Kafka: an options setting that holds a
+    secret (a builder's ``client_options`` with ``sasl.password``) is left out, so the reader's
+    own configuration (environment, files) supplies it.
+
+    :param config_values: pynenc's ``AppInfo.config_values``.
+    :return: A copy without those settings (``None`` stays ``None``).
+    """
+    if config_values is None:
+        return None
+    return {
+        key: value
+        for key, value in config_values.items()
+        if not (key in OPTION_SETTINGS and isinstance(value, dict) and redact(value) != value)
+    }
+
+
+@dataclass(frozen=True, repr=False)
 class KafkaClientSettings:
     """Everything needed to create producers, consumers and admin clients for one cluster.
 
@@ -54,6 +81,16 @@ class KafkaClientSettings:
     producer: dict[str, Any] = field(default_factory=dict)
     consumer: dict[str, Any] = field(default_factory=dict)
     admin: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """Secrets redacted: a traceback or log line that shows the settings shows no password."""
+        options = ", ".join(
+            f"{name}={redact(getattr(self, name))!r}" for name in ("common", "producer", "consumer", "admin")
+        )
+        return (
+            f"KafkaClientSettings(bootstrap_servers={self.bootstrap_servers!r}, timeout={self.timeout!r}, "
+            f"max_message_bytes={self.max_message_bytes!r}, {options})"
+        )
 
     @classmethod
     def from_config(cls, conf: ConfigKafka) -> KafkaClientSettings:
@@ -156,6 +193,11 @@ class KafkaClientSettings:
     def admin_config(self) -> dict[str, Any]:
         """Options of the admin client (topics, metadata, end offsets)."""
         return {**self._base(), **self.admin}
+
+    @property
+    def principal(self) -> str:
+        """Who the clients are to a secured cluster (``User:<sasl.username>``), for the ACLs to add."""
+        return client_principal(self.common)
 
     def describe(self) -> str:
         """A one-line description for errors and logs, secrets redacted."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
@@ -11,6 +12,7 @@ from pynenc_kafka.client_settings import KafkaClientSettings
 from pynenc_kafka.metrics import WRITES
 from pynenc_kafka.producers.publisher import EventPublisher
 from pynenc_kafka.producers.topics import ClusterFacts, TopicProvisioner
+from pynenc_kafka.schemas.access import AuthenticationWatch
 from pynenc_kafka.schemas.codec import EventCodec
 
 
@@ -25,9 +27,18 @@ class ClusterClients:
     def __init__(self, settings: KafkaClientSettings, facts: ClusterFacts, codec: EventCodec) -> None:
         self.settings = settings
         self.describe = settings.describe()
-        self.admin = AdminClient(settings.admin_config())
+        #: Every client's ``error_cb``: remembers a login the cluster refused.
+        self.watch = AuthenticationWatch()
+        admin_config: dict[str, Any] = {**settings.admin_config(), "error_cb": self.watch}
+        self.admin = AdminClient(admin_config)
         self.topics = TopicProvisioner(
-            self.admin, settings.timeout, self.describe, settings.max_message_bytes, facts
+            self.admin,
+            settings.timeout,
+            self.describe,
+            settings.max_message_bytes,
+            facts,
+            self.watch,
+            settings.principal,
         )
         self.codec = codec
         self._publisher: EventPublisher | None = None
@@ -46,7 +57,10 @@ class ClusterClients:
         with self._creating:
             if self._publisher is None:
                 self._publisher = EventPublisher(
-                    self.settings.producer_config(), self.settings.timeout, self.describe, WRITES
+                    {**self.settings.producer_config(), "error_cb": self.watch},
+                    self.settings.timeout,
+                    self.describe,
+                    WRITES,
                 )
             return self._publisher
 
@@ -81,7 +95,9 @@ class ClusterClients:
         :param str client_id: Shown in broker logs.
         :param overrides: Options that win over the configured ones (what the caller depends on).
         """
-        return Consumer({**self.settings.consumer_config(client_id), **(overrides or {})})
+        return Consumer(
+            {**self.settings.consumer_config(client_id), "error_cb": self.watch, **(overrides or {})}
+        )
 
     def close(self) -> None:
         """Flush the producer and close the offsets consumer; the admin client closes with the object."""

@@ -30,6 +30,27 @@ class KafkaUnavailableError(KafkaBackendError):
         return None if self.kafka_error is None else int(self.kafka_error.code())
 
 
+class KafkaAccessError(KafkaBackendError):
+    """The cluster answered, and refused: the credentials (authentication) or a permission
+    (authorization). Retrying does not help, so it is raised at once, never after a timeout.
+
+    :param str message: What was refused and what to grant or fix.
+    :param kafka_error: The client's ``KafkaError``, when there was one.
+    """
+
+    def __init__(self, message: str, kafka_error: Any = None) -> None:
+        super().__init__(message)
+        self.kafka_error = kafka_error
+
+
+class KafkaAuthenticationError(KafkaAccessError):
+    """The cluster refused the client's credentials (a wrong SASL password or user, a bad certificate)."""
+
+
+class KafkaAuthorizationError(KafkaAccessError):
+    """The client's principal lacks a permission (an ACL) the request needs."""
+
+
 def kafka_did_not_answer[E: KafkaUnavailableError](
     what: str, exc: BaseException, timeout: float, describe: str, error: type[E]
 ) -> E:

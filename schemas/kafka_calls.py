@@ -3,8 +3,10 @@
 A topic just created has no leader yet, a coordinator is still loading, a leader moves to
 another broker: such states last moments, and a request made then fails with an error that
 says so. They are retried until the request's timeout; only an error that persists past it,
-or one that is not passing (a missing permission, an unknown topic that stays unknown), is
-reported, with :func:`~pynenc_kafka.schemas.errors.kafka_did_not_answer`'s clear message.
+or one that is not passing (an unknown topic that stays unknown), is reported, with
+:func:`~pynenc_kafka.schemas.errors.kafka_did_not_answer`'s clear message. A refused login or
+a missing permission is an answer, not an outage: it is raised at once as a
+:class:`~pynenc_kafka.schemas.errors.KafkaAccessError` (:func:`~pynenc_kafka.schemas.access.refusal`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, KafkaError, KafkaException
 
+from pynenc_kafka.schemas.access import refusal
 from pynenc_kafka.schemas.errors import KafkaUnavailableError, kafka_did_not_answer
 
 #: Errors of a cluster in a passing state, besides those librdkafka itself calls retriable.
@@ -67,6 +70,7 @@ def call_kafka[T, E: KafkaUnavailableError](
     :param float timeout: Seconds the request, retries included, may take.
     :param str describe: Safe description of the connection, for the error.
     :param error: The error class to raise.
+    :raises KafkaAccessError: At once, if the cluster refused the login or the request.
     :raises E: If it failed for good, or still failed at the timeout; the ``KafkaError`` is kept.
     """
     deadline = time.monotonic() + timeout
@@ -74,6 +78,9 @@ def call_kafka[T, E: KafkaUnavailableError](
         try:
             return request()
         except KafkaException as exc:
+            refused = refusal(what, exc, describe)
+            if refused is not None:
+                raise refused from exc
             if not is_passing(exc) or time.monotonic() + _PAUSE >= deadline:
                 raise kafka_did_not_answer(what, exc, timeout, describe, error) from exc
         time.sleep(_PAUSE)

@@ -2,11 +2,12 @@
 
 The package behind ``deploy/kafka/broker``::
 
-    deploy/kafka/broker start  [--nodes N | --node ID] [--port 9092]
+    deploy/kafka/broker start  [--nodes N | --node ID | --secure] [--port 9092]
                                [--controller-port PORT] [--data-dir DIR]
                                [--timeout SECONDS]
     deploy/kafka/broker stop   [--node ID] [--data-dir DIR]
     deploy/kafka/broker status [--json] [--data-dir DIR]
+    deploy/kafka/broker credentials [--show-password] [--json] [--data-dir DIR]
 
 ``start`` downloads the broker's jars from Maven Central once (with ``mvn``,
 ``deploy/kafka/pom.xml`` and the version in ``deploy/kafka/VERSION``) into a
@@ -29,6 +30,12 @@ and ``status`` act on whatever the data dir holds; ``stop --node ID`` and
 ``start --node ID`` stop and start one node of a running cluster, and
 ``status --json`` gives each node's pid and ports.
 
+``start --secure`` secures a single broker: SASL_SSL with SCRAM-SHA-512 on the client
+port, a self-signed CA and broker certificate, mutual TLS on the controller port, the
+StandardAuthorizer with ACLs, and an admin user (:mod:`.security`, :mod:`.certificates`).
+It prints the client settings before the bootstrap line, the password hidden;
+``credentials --show-password`` prints it.
+
 Exit codes: 0 ok, 1 error (one ``broker: error:`` line on stderr, sometimes
 followed by a log tail), 2 usage error, 3 ``status`` found the broker (or a
 cluster node) down, 130 interrupted.
@@ -41,6 +48,7 @@ by Maven), :mod:`.java` (the JVM and the storage format), :mod:`.process`
 through confluent-kafka's ``AdminClient``), :mod:`.commands` (the single
 broker's commands), :mod:`.cluster` (what a data dir's nodes run, as text or
 JSON), :mod:`.cluster_launch` (configuring, launching and waiting for a
-cluster's nodes), :mod:`.cluster_commands` (the cluster's commands) and
-:mod:`.cli`.
+cluster's nodes), :mod:`.cluster_commands` (the cluster's commands), :mod:`.security` (a secured
+broker's settings and credentials), :mod:`.certificates` (its CA and certificate, by
+``keytool``) and :mod:`.cli`.
 """

@@ -125,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
         "port); node i of a cluster gets PORT+i-1 (default there: after the client ports)",
     )
     start.add_argument(
+        "--secure",
+        action="store_true",
+        help="a single broker secured with SASL_SSL (SCRAM-SHA-512), a self-signed CA and broker "
+        "certificate, ACLs (StandardAuthorizer) and an admin user; prints the client settings "
+        "without the password (see 'credentials'). A data dir secured once always starts secured",
+    )
+    start.add_argument(
         "--timeout",
         type=_positive_seconds,
         default=DEFAULT_TIMEOUT,
@@ -141,6 +148,16 @@ def build_parser() -> argparse.ArgumentParser:
         "cluster's nodes (pids in <data-dir>/node-<id>/broker.pid) are all told at once.",
     )
     stop.add_argument("--node", type=_node_id, metavar="ID", help="stop only this node of the cluster")
+    credentials = subcommands.add_parser(
+        "credentials",
+        parents=[data_dir],
+        help="the client settings of a secured broker",
+        description="Print the librdkafka options of the secured broker's admin user "
+        "(security.protocol, sasl.*, ssl.ca.location), one per line and as "
+        "PYNENC__KAFKA_CLIENT_OPTIONS=<JSON>; the password only with --show-password.",
+    )
+    credentials.add_argument("--show-password", action="store_true", help="print the admin's password")
+    credentials.add_argument("--json", action="store_true", help="print the options as one JSON object")
     status = subcommands.add_parser(
         "status",
         parents=[data_dir],
@@ -167,7 +184,11 @@ def run(args: argparse.Namespace) -> int:
     data_dir: Path | None = args.data_dir
     layout = make_layout(data_dir)
     config = read_config(ClusterLayout(layout.data_dir))
+    if args.command == "credentials":
+        return commands.credentials(data_dir, args.show_password, args.json)
     if args.command == "start":
+        if args.secure and ((args.nodes or 1) != 1 or args.node is not None or config is not None):
+            raise BrokerError("--secure starts a single broker: leave out --nodes and --node")
         if args.node is not None:
             if args.port or args.controller_port:
                 raise BrokerError(
@@ -176,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
             return cluster_commands.start_node(data_dir, args.node, args.timeout)
         nodes: int = args.nodes or (config.nodes if config else 1)
         if nodes == 1 and config is None:
-            return commands.start(data_dir, args.port, args.controller_port, args.timeout)
+            return commands.start(data_dir, args.port, args.controller_port, args.timeout, args.secure)
         if nodes == 1 or (config is None and layout.server_properties.exists()):
             kind = f"a {config.nodes}-node cluster" if config else "a single broker"
             raise BrokerError(f"{layout.data_dir} holds {kind}: use another --data-dir")

@@ -64,31 +64,39 @@ def java_command(
 
 
 def storage_format_command(
-    java: str, libs: Path, layout: Layout, cluster_id: str, jvm_options: Sequence[str]
+    java: str,
+    libs: Path,
+    layout: Layout,
+    cluster_id: str,
+    jvm_options: Sequence[str],
+    extra_args: Sequence[str] = (),
 ) -> list[str]:
     """:param java: the ``java`` executable.
     :param libs: the jar folder.
     :param layout: the data dir (its ``server.properties`` must be written).
     :param cluster_id: the cluster id to format the log dir with.
     :param jvm_options: the heap and other JVM options.
+    :param extra_args: more arguments of the storage tool (e.g. ``--add-scram``).
     :return: the command line of Kafka's storage tool that formats the log dir.
     """
-    format_args = ("format", "-t", cluster_id, "-c", str(layout.server_properties))
+    format_args = ("format", "-t", cluster_id, "-c", str(layout.server_properties), *extra_args)
     return java_command(java, libs, "kafka.tools.StorageTool", *format_args, jvm_options=jvm_options)
 
 
-def format_storage(java: str, libs: Path, layout: Layout) -> str:
+def format_storage(java: str, libs: Path, layout: Layout, extra_args: Sequence[str] = ()) -> str:
     """Format the log dir with a new random cluster id.
 
     :param java: the ``java`` executable.
     :param libs: the jar folder.
     :param layout: the data dir (its ``server.properties`` must be written).
+    :param extra_args: more arguments of the storage tool (the admin's SCRAM credential of a
+        secured broker: the tool's output never echoes them).
     :return: the new cluster id.
     :raises BrokerError: if the storage tool fails.
     """
     cluster_id = new_cluster_id()
     info(f"formatting {layout.log_dir} (cluster id {cluster_id})")
-    command = storage_format_command(java, libs, layout, cluster_id, JVM_OPTIONS)
+    command = storage_format_command(java, libs, layout, cluster_id, JVM_OPTIONS, extra_args)
     result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     if result.returncode != 0:
         output = result.stdout.splitlines()[-TAIL_LINES:]

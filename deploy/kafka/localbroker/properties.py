@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .layout import Layout
+from .security import Credentials, secure_settings
 
 HOST = "127.0.0.1"
 """The broker listens on loopback only: it is for this machine's tests and tools."""
@@ -73,16 +74,22 @@ def _render(settings: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_server_properties(layout: Layout, port: int, controller_port: int) -> str:
+def render_server_properties(
+    layout: Layout, port: int, controller_port: int, credentials: Credentials | None = None
+) -> str:
     """Build the KRaft combined-mode configuration of the single node.
 
     :param layout: the data dir.
-    :param port: the client (PLAINTEXT) port.
+    :param port: the client port (PLAINTEXT, or SASL_SSL when secured).
     :param controller_port: the controller (CONTROLLER) port.
+    :param credentials: the data dir's credentials if it is secured (see :mod:`.security`).
     :return: the text of ``server.properties``.
     """
     voters = f"{NODE_ID}@{HOST}:{controller_port}"
-    return _render(_server_settings(layout, NODE_ID, port, controller_port, voters))
+    settings = _server_settings(layout, NODE_ID, port, controller_port, voters)
+    if credentials is not None:
+        settings.update(secure_settings(layout, credentials, HOST, port, controller_port))
+    return _render(settings)
 
 
 def render_node_properties(layout: Layout, node_id: int, ports: Sequence[tuple[int, int]]) -> str:
@@ -128,12 +135,13 @@ def read_properties(path: Path) -> dict[str, str]:
 
 def previous_ports(layout: Layout) -> tuple[int | None, int | None]:
     """:param layout: the data dir.
-    :return: the client and controller ports of the last start, if any.
+    :return: the client (PLAINTEXT or SASL_SSL) and controller ports of the last start, if any.
     """
     listeners = read_properties(layout.server_properties).get("listeners", "")
-    ports = dict(re.findall(r"(PLAINTEXT|CONTROLLER)://[^,]*:(\d+)", listeners))
+    ports = dict(re.findall(r"(PLAINTEXT|SASL_SSL|CONTROLLER)://[^,]*:(\d+)", listeners))
+    client = ports.get("PLAINTEXT") or ports.get("SASL_SSL")
     return (
-        int(ports["PLAINTEXT"]) if "PLAINTEXT" in ports else None,
+        int(client) if client else None,
         int(ports["CONTROLLER"]) if "CONTROLLER" in ports else None,
     )
 

@@ -18,6 +18,7 @@ from .console import BrokerError
 from .layout import Layout
 from .process import POLL_SECONDS, log_tail, terminate
 from .properties import HOST
+from .security import probe_options
 
 PROBE_SECONDS = 2.0
 """How long one metadata request may take. librdkafka keeps reconnecting within
@@ -71,26 +72,32 @@ class ClusterView:
     brokers: tuple[BrokerAddress, ...]
 
 
-def ask_cluster(port: int, timeout: float = PROBE_SECONDS) -> ClusterView | None:
+def ask_cluster(
+    port: int, timeout: float = PROBE_SECONDS, options: Mapping[str, str] | None = None
+) -> ClusterView | None:
     """Ask the broker on ``port`` for the cluster metadata, with a client of its own.
 
     :param port: the broker's port on 127.0.0.1.
     :param timeout: seconds to wait for the answer.
+    :param options: client options (a secured broker's, see :func:`.security.probe_options`).
     :return: what the broker said, or None if nothing answered in time.
     """
-    return ask_servers([port], timeout)
+    return ask_servers([port], timeout, options)
 
 
-def ask_servers(ports: Sequence[int], timeout: float = PROBE_SECONDS) -> ClusterView | None:
+def ask_servers(
+    ports: Sequence[int], timeout: float = PROBE_SECONDS, options: Mapping[str, str] | None = None
+) -> ClusterView | None:
     """Ask whichever of the brokers on ``ports`` answers first for the cluster metadata.
 
     :param ports: the brokers' ports on 127.0.0.1 (the client's bootstrap servers).
     :param timeout: seconds to wait for the answer.
+    :param options: client options (a secured broker's, see :func:`.security.probe_options`).
     :return: what a broker said, or None if nothing answered in time.
     """
     bootstrap = ",".join(f"{HOST}:{port}" for port in ports)
     admin = AdminClient(
-        {"bootstrap.servers": bootstrap, "client.id": CLIENT_ID},
+        {"bootstrap.servers": bootstrap, "client.id": CLIENT_ID, **(options or {})},
         logger=LIBRDKAFKA_LOGGER,
     )
     try:
@@ -107,18 +114,24 @@ def ask_servers(ports: Sequence[int], timeout: float = PROBE_SECONDS) -> Cluster
     return ClusterView(metadata.cluster_id, brokers)
 
 
-def broker_answers(port: int, cluster_id: str | None, timeout: float = PROBE_SECONDS) -> bool:
+def broker_answers(
+    port: int,
+    cluster_id: str | None,
+    timeout: float = PROBE_SECONDS,
+    options: Mapping[str, str] | None = None,
+) -> bool:
     """Tell whether our broker serves metadata on ``port``.
 
     :param port: the broker's port.
     :param cluster_id: the cluster id of the data dir (None if never formatted,
         which no broker can match).
     :param timeout: seconds to wait for the answer.
+    :param options: client options (a secured broker's, see :func:`.security.probe_options`).
     :return: True if a broker of that cluster lists itself as live on ``port``.
     """
     if cluster_id is None:
         return False
-    view = ask_cluster(port, timeout)
+    view = ask_cluster(port, timeout, options)
     return (
         view is not None
         and view.cluster_id == cluster_id
@@ -160,8 +173,11 @@ def wait_until_ready(
     :raises BrokerError: if the broker exits or does not answer in time.
     """
     deadline = time.monotonic() + timeout
+    options = probe_options(layout)
     try:
-        while not broker_answers(port, cluster_id, min(PROBE_SECONDS, max(deadline - time.monotonic(), 0.1))):
+        while not broker_answers(
+            port, cluster_id, min(PROBE_SECONDS, max(deadline - time.monotonic(), 0.1)), options
+        ):
             code = process.poll()
             if code is not None:
                 layout.pid_file.unlink(missing_ok=True)
