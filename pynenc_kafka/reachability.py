@@ -38,6 +38,7 @@ _PASSING = (
     "Not coordinator",
     "Leader not available",
     "Coordinator not available",
+    "not found in cache",  # a partition's new leader not known yet, after a broker restart
     "Timed out",
 )
 
