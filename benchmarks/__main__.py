@@ -29,6 +29,7 @@ WRITES_8 = Metric("write.8", "write ops/s, 8 threads", "ops/s")
 SET_RESULT = Metric("write.latency", "set_result p50, sequential", "us")
 FLOOR = Metric("write.floor", "bare confluent-kafka produce round trip p50 (the floor)", "us")
 FORK = Metric("fork.exit", "task process: fork, 2 writes + 1 read, exit (p50)", "us")
+FORK_BRIDGED = Metric("fork.exit.bridge", "same, with KAFKA_FORK_BRIDGE_SECONDS on (p50)", "us")
 REPLAY = Metric("replay", "replay into a new projection", "events/s")
 
 

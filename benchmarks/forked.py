@@ -42,17 +42,25 @@ def _task_process(app: Pynenc, parent: RunnerContext, invocation_id: str) -> Non
         os._exit(3)
 
 
-def fork_to_exit(backend: Backend, servers: Servers, app_id: str, forks: int) -> Latency:
+def fork_to_exit(
+    backend: Backend, servers: Servers, app_id: str, forks: int, bridge: bool = False
+) -> Latency:
     """p50/p99, in microseconds, of a task process from fork to exit.
 
     :param Backend backend: A backend processes share.
     :param Servers servers: The run's servers.
     :param str app_id: A new app.
     :param int forks: Task processes, one after another.
+    :param bool bridge: Kafka only: with the fork bridge on (``KAFKA_FORK_BRIDGE_SECONDS``).
     :raises AssertionError: If a process failed or a write of one is missing afterwards.
     """
     parent = runner_context("parent")
-    lives = Lives(build_app(backend, servers, app_id), parent)
+    os.environ["PYNENC__KAFKA_FORK_BRIDGE_SECONDS"] = "30" if bridge else "0"
+    try:
+        lives = Lives(build_app(backend, servers, app_id), parent)
+        lives.backend.conf  # noqa: B018 -- read the setting now, while the environment says it
+    finally:
+        os.environ.pop("PYNENC__KAFKA_FORK_BRIDGE_SECONDS")
     lives.backend.store_runner_context(parent)
     lives.result("known")
     samples, ids = [], [f"forked-{n}" for n in range(forks)]

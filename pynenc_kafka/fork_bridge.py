@@ -10,7 +10,8 @@ the other end. The parent runs each call on its own backend of the same app, exa
 of its own: a write returns once Kafka acknowledged it, a read is answered behind the parent's
 barrier, so the child keeps every guarantee of a local call.
 
-The bridge is for short lives: a child still running ``KAFKA_FORK_BRIDGE_SECONDS`` after its
+It is opt-in (``KAFKA_FORK_BRIDGE_SECONDS``, off by default; see the README). The bridge is
+for short lives: a child still running ``KAFKA_FORK_BRIDGE_SECONDS`` after its
 fork (a worker process of pynenc's MultiThreadRunner or PersistentProcessRunner) builds its
 own clients from then on, so long-lived workers do not all funnel through one process. What
 cannot cross (a backend created after the fork, a value that does not pickle, a parent that

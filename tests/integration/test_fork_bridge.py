@@ -73,7 +73,15 @@ def _run_child(app: Pynenc) -> dict[str, Any]:
     return seen
 
 
-def test_a_forked_child_writes_and_reads_through_its_parent(app_instance: Pynenc) -> None:
+@pytest.fixture
+def bridged_app(kafka_builder: PynencBuilder, monkeypatch: pytest.MonkeyPatch) -> Pynenc:
+    """An app whose forked children use the bridge for 30 s (it is off by default)."""
+    monkeypatch.setenv("PYNENC__KAFKA_FORK_BRIDGE_SECONDS", "30")
+    return kafka_builder.build()
+
+
+def test_a_forked_child_writes_and_reads_through_its_parent(bridged_app: Pynenc) -> None:
+    app_instance = bridged_app
     be = backend(app_instance)
     be._set_result(InvocationId("known"), "from the parent")
 
@@ -98,11 +106,8 @@ def test_a_forked_child_writes_and_reads_through_its_parent(app_instance: Pynenc
     assert out.split() == ["from", "the", "child", "1", "BridgeTest"]
 
 
-def test_with_the_bridge_off_a_forked_child_uses_kafka_itself(
-    kafka_builder: PynencBuilder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PYNENC__KAFKA_FORK_BRIDGE_SECONDS", "0")
-    app = kafka_builder.build()
+def test_with_the_bridge_off_a_forked_child_uses_kafka_itself(kafka_builder: PynencBuilder) -> None:
+    app = kafka_builder.build()  # the default: off
     be = backend(app)
     assert be.bridge_seconds == 0
     be._set_result(InvocationId("known"), "from the parent")
@@ -142,6 +147,7 @@ def test_a_child_whose_parent_was_killed_goes_on_with_kafka_itself(
     outcome = tmp_path / "outcome"
     parent = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(_ORPHAN), app_instance.app_id, str(outcome)],
+        env={**os.environ, "PYNENC__KAFKA_FORK_BRIDGE_SECONDS": "30"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
