@@ -115,7 +115,13 @@ def run(args: argparse.Namespace, work_dir: Path) -> int:
                 metric = Metric(f"fleet.{runner}", f"fleet, {runner}", "tasks/s")
                 for backend in rotated(list(fleet.FLEET_BACKENDS), n):
                     say(f"round {n + 1}/{sizes.rounds}: fleet of {runner} on {backend.label}")
-                    rate = fleet.fleet_rate(backend, runner, servers, sizes.fleet_tasks, sizes.fleet_workers)
+                    try:
+                        rate = fleet.fleet_rate(
+                            backend, runner, servers, sizes.fleet_tasks, sizes.fleet_workers
+                        )
+                    except fleet.FleetRunError as exc:  # reported, and the round goes on without it
+                        say(f"skipped: {exc}")
+                        continue
                     results.add(metric, backend, rate)
     finally:
         RUNTIME.close()
