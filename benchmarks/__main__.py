@@ -87,6 +87,9 @@ def micro_round(backend: Backend, servers: Servers, sizes: Sizes, results: Resul
     results.add(
         FORK, backend, forked.fork_to_exit(backend, servers, new_app_id(backend, "f"), sizes.forks).p50
     )
+    if backend is Backend.KAFKA:
+        bridged = forked.fork_to_exit(backend, servers, new_app_id(backend, "b"), sizes.forks, bridge=True)
+        results.add(FORK_BRIDGED, backend, bridged.p50)
 
 
 def run(args: argparse.Namespace, work_dir: Path) -> int:

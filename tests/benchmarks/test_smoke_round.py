@@ -41,6 +41,7 @@ def test_the_smoke_round_measures_every_backend_and_writes_the_report(tmp_path: 
         "read.get_workflow_data": every,
         "cross.get_history after another process's write": every - {"mem"},
         "fork.exit": every - {"mem"},
+        "fork.exit.bridge": {"kafka"},
         "write.floor": {"kafka"},
         "replay": {"kafka"},
         "fleet.ThreadRunner": every - {"mem"},
