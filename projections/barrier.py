@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from confluent_kafka import OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from pynenc_kafka.projections.errors import LogRewoundError, ReadBarrierTimeoutError
 from pynenc_kafka.projections.observer import UNOBSERVED, ProjectionObserver
@@ -26,16 +27,24 @@ class EndOffsets:
     One ListOffsets request to the partitions' leaders, made with a consumer's
     ``offsets_for_times`` for the latest offset: a synchronous call that costs a
     fraction of the admin client's future-based ``list_offsets`` (see the README's figures),
-    and it runs on every read behind the barrier.
+    and it runs on every read behind the barrier. The consumer is never polled, so after a
+    broker restart or a leader change its metadata can stay stale (a fenced leader epoch, a
+    leader gone): then the request goes through the admin client, which refreshes its
+    metadata, for :data:`SLOW_PATH_SECONDS`, and the consumer's metadata is refreshed.
 
     :param Consumer consumer: A consumer of the cluster, used only for offset requests (thread-safe).
+    :param AdminClient admin: The cluster's admin client, for the path that refreshes metadata.
     :param str topic: The topic.
     :param float timeout: Seconds the request may take.
     :param str describe: Safe description of the connection, for error messages.
     """
 
-    def __init__(self, consumer: Consumer, topic: str, timeout: float, describe: str) -> None:
+    def __init__(
+        self, consumer: Consumer, admin: AdminClient, topic: str, timeout: float, describe: str
+    ) -> None:
         self._consumer = consumer
+        self._admin = admin
+        self._slow_until = 0.0
         self._topic = topic
         self._timeout = timeout
         self._describe = describe
@@ -51,17 +60,16 @@ class EndOffsets:
         attempt = max(1.0, self._timeout / 3)
 
         def ask() -> dict[int, int]:
-            answered = self._consumer.offsets_for_times(request, timeout=attempt)
-            failed = next((tp.error for tp in answered if tp.error is not None), None)
-            if failed is not None:
-                raise KafkaException(failed)
-            ends = {tp.partition: tp.offset for tp in answered}
-            unknown = sorted(p for p, end in ends.items() if end < 0)
-            if unknown:  # no leader answered for them: a passing state while leadership moves
-                raise KafkaException(
-                    KafkaError(KafkaError.LEADER_NOT_AVAILABLE, f"no end offset for partitions {unknown}")
-                )
-            return ends
+            if time.monotonic() >= self._slow_until:
+                try:
+                    return self._fast(request, attempt)
+                except KafkaException:
+                    self._slow_until = time.monotonic() + SLOW_PATH_SECONDS
+                    try:
+                        self._consumer.list_topics(self._topic, timeout=attempt)  # fresh leaders and epochs
+                    except KafkaException:
+                        pass
+            return self._through_admin(request, attempt)
 
         return call_kafka(
             ask,
@@ -70,6 +78,34 @@ class EndOffsets:
             self._describe,
             KafkaUnavailableError,
         )
+
+    def _fast(self, request: list[TopicPartition], attempt: float) -> dict[int, int]:
+        answered = self._consumer.offsets_for_times(request, timeout=attempt)
+        failed = next((tp.error for tp in answered if tp.error is not None), None)
+        if failed is not None:
+            raise KafkaException(failed)
+        return _known({tp.partition: tp.offset for tp in answered})
+
+    def _through_admin(self, request: list[TopicPartition], attempt: float) -> dict[int, int]:
+        futures = self._admin.list_offsets(
+            {TopicPartition(tp.topic, tp.partition): OffsetSpec.latest() for tp in request},
+            request_timeout=attempt,
+        )
+        return _known({tp.partition: future.result().offset for tp, future in futures.items()})
+
+
+#: Seconds the barrier asks through the admin client after the consumer's request failed.
+SLOW_PATH_SECONDS = 10.0
+
+
+def _known(ends: dict[int, int]) -> dict[int, int]:
+    """``ends``, or a passing error if a partition has no end offset (no leader answered)."""
+    unknown = sorted(p for p, end in ends.items() if end < 0)
+    if unknown:  # no leader answered for them: a passing state while leadership moves
+        raise KafkaException(
+            KafkaError(KafkaError.LEADER_NOT_AVAILABLE, f"no end offset for partitions {unknown}")
+        )
+    return ends
 
 
 class ReadBarrier:

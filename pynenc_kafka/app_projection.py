@@ -113,7 +113,7 @@ class AppProjection:
         self._retired_stores: list[ViewStore] = []
         self._secondary_path: Path | None = None
         self._end_offsets = EndOffsets(
-            clients.offsets_consumer, log.name, clients.settings.timeout, clients.describe
+            clients.offsets_consumer, clients.admin, log.name, clients.settings.timeout, clients.describe
         )
         self._ready_stamp: tuple[int, int] | None = None
         self._retired = False

@@ -182,8 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 @contextmanager
-def _cli_logging(verbose: bool) -> Iterator[None]:
-    """Log warnings (everything with ``-v``) to stderr as one line each, for the command's duration."""
+def _cli_logging(verbose: bool, daemon: bool) -> Iterator[None]:
+    """Log warnings (everything with ``-v``) to stderr as one line each, for the command's duration.
+
+    The lines saying the cluster became unreachable and is back are for a daemon (``project``),
+    which lives through an outage; a one-shot command's own error already says it.
+    """
     package = logging.getLogger("pynenc_kafka")
     librdkafka = logging.getLogger("pynenc_kafka.librdkafka")
     connection = logging.getLogger("pynenc_kafka.connection")  # unreachable, and back: both lines
@@ -194,7 +198,7 @@ def _cli_logging(verbose: bool) -> Iterator[None]:
     package.setLevel(logging.DEBUG if verbose else logging.WARNING)
     package.propagate = False
     librdkafka.setLevel(logging.INFO if verbose else logging.CRITICAL + 1)
-    connection.setLevel(logging.DEBUG if verbose else logging.INFO)
+    connection.setLevel(logging.DEBUG if verbose else logging.INFO if daemon else logging.ERROR)
     try:
         yield
     finally:
@@ -215,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors
         return int(exc.code) if isinstance(exc.code, int) else EXIT_ERROR
-    with _cli_logging(args.verbose):
+    with _cli_logging(args.verbose, daemon=args.command == "project"):
         try:
             code: int = args.handler(args)
             sys.stdout.flush()

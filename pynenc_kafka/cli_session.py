@@ -132,7 +132,11 @@ class AuditSession:
     def end_offsets(self, log: AppLog) -> dict[int, int]:
         """The end offset of each partition of ``log``."""
         end_offsets = EndOffsets(
-            self.clients.offsets_consumer, log.topic, self.settings.timeout, self.settings.describe()
+            self.clients.offsets_consumer,
+            self.clients.admin,
+            log.topic,
+            self.settings.timeout,
+            self.settings.describe(),
         )
         return end_offsets(range(log.partitions))
 

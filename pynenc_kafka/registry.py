@@ -45,9 +45,9 @@ class AppRegistry:
         """Every registered app: app id -> ``AppInfoStored`` payload (latest wins)."""
         self._clients.topics.ensure(self._topic, 1, compacted=True)
         clients = self._clients
-        end = EndOffsets(clients.offsets_consumer, self._topic, clients.settings.timeout, clients.describe)(
-            [0]
-        )[0]
+        end = EndOffsets(
+            clients.offsets_consumer, clients.admin, self._topic, clients.settings.timeout, clients.describe
+        )([0])[0]
         apps: dict[str, dict[str, Any]] = {}
         if end == 0:
             return apps
