@@ -35,7 +35,7 @@ def connection_refused(log: reachability.LibrdkafkaLog, count: int) -> None:
             FORMAT,
             "FAIL",
             "rdkafka#producer-1",
-            "[thrd:127.0.0.1:9/bootstrap]: Connect to ipv4#127.0.0.1:9 failed: Connection refused",
+            "[thrd:127.0.0.1:7/bootstrap]: Connect to ipv4#127.0.0.1:7 failed: Connection refused",
         )
 
 
@@ -48,7 +48,7 @@ def test_a_thousand_refused_connections_are_one_warning_then_one_info_when_back(
 ) -> None:
     monkeypatch.setattr(reachability, "PROBE_INTERVAL", 0.01)
     admin = FakeAdmin()
-    cluster = BrokerReachability("127.0.0.1:9", 3.0, lambda: admin)  # type: ignore[arg-type, return-value]
+    cluster = BrokerReachability("127.0.0.1:7", 3.0, lambda: admin)  # type: ignore[arg-type, return-value]
     caplog.set_level(logging.DEBUG, logger="pynenc_kafka")
     connection_refused(cluster.client_log, 1000)
     deadline = time.monotonic() + 10
@@ -62,11 +62,11 @@ def test_a_thousand_refused_connections_are_one_warning_then_one_info_when_back(
         time.sleep(0.01)
     lines = ours(caplog)
     assert [r.levelno for r in lines] == [logging.WARNING, logging.INFO], [r.getMessage() for r in lines]
-    assert "Kafka at 127.0.0.1:9 unreachable since" in lines[0].getMessage()
+    assert "Kafka at 127.0.0.1:7 unreachable since" in lines[0].getMessage()
     assert "PYNENC__KAFKA_TIMEOUT (3s)" in lines[0].getMessage()
     assert "reachable again" in lines[1].getMessage()
     raw = [
-        r for r in caplog.records if r.name == "pynenc_kafka.librdkafka" and "127.0.0.1:9 " in r.getMessage()
+        r for r in caplog.records if r.name == "pynenc_kafka.librdkafka" and "127.0.0.1:7 " in r.getMessage()
     ]
     assert len(raw) == 2000 and {r.levelno for r in raw} == {logging.DEBUG}
     assert cluster.failed_connections == 2000
