@@ -27,6 +27,8 @@ from pynenc_kafka.schemas.access import acl_to_add, client_principal
 #: Bytes Kafka adds around one record in a batch, kept free below the size limit.
 RECORD_OVERHEAD = 128
 _PRODUCER_DEFAULT_MAX = 1_000_000
+#: Delivery errors of records librdkafka dropped because the producer failed for good.
+_FATAL_PURGES = frozenset({KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT, KafkaError._FATAL})
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +206,10 @@ class EventPublisher:
                 f"({self._describe}); the write may not be durable"
             )
         if acks.errors:
-            raise self._failed(*acks.errors[0], acks)
+            index, err = acks.errors[0]
+            if err.code() in _FATAL_PURGES:  # the delivery report can come before poll hands us the cause
+                err = self._fatal_cause(err)
+            raise self._failed(index, err, acks)
         self._observer.acknowledged(time.perf_counter() - started)
         return [p for p in acks.positions if p is not None]
 
