@@ -80,6 +80,17 @@ class Results:
         }
         return json.dumps({"machine": machine, "settings": settings, "figures": figures}, indent=2)
 
+    @classmethod
+    def from_json(cls, text: str) -> Results:
+        """The results of :meth:`to_json` text, every round's value kept (to draw the chart again)."""
+        results = cls()
+        for key, figure in json.loads(text)["figures"].items():
+            metric = Metric(key, figure["label"], figure["unit"])
+            for backend, values in figure["rounds"].items():
+                for value in values:
+                    results.add(metric, Backend(backend), value)
+        return results
+
     def table(self) -> str:
         """The Markdown table: a row per metric, a column per backend, the ratio to Redis in brackets."""
         backends = list(Backend)
@@ -120,13 +131,13 @@ class Results:
 
         panels = [
             (
-                "Writes (ops/s, higher is better)",
+                "Writes (ops/s, log scale, higher is better)",
                 [k for k, m in self.metrics.items() if m.unit == "ops/s"],
-                False,
+                True,
             ),
             (
                 "Reads, p50 (µs, log scale, lower is better)",
-                [k for k in self.metrics if k.startswith("read.")],
+                [k for k in self.metrics if k.startswith("read.") and not k.endswith(".p99")],
                 True,
             ),
             (
@@ -134,7 +145,11 @@ class Results:
                 [k for k, m in self.metrics.items() if m.unit == "tasks/s"],
                 False,
             ),
-            ("Across processes (µs, log scale)", [k for k in self.metrics if k.startswith("cross.")], True),
+            (
+                "Read after another process's write, p50 and p99 (µs, log scale)",
+                [k for k in self.metrics if k.startswith("cross.")],
+                True,
+            ),
         ]
         figure, axes = plt.subplots(2, 2, figsize=(15, 9))
         for axis, (title, keys, log) in zip(axes.flat, panels, strict=True):
@@ -156,3 +171,11 @@ class Results:
         if log:
             axis.set_yscale("log")  # type: ignore[attr-defined]
         axis.legend(fontsize=8)  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":  # draw the chart of a saved run again: python -m benchmarks.report latest.json
+    import sys
+
+    saved = Path(sys.argv[1])
+    Results.from_json(saved.read_text()).chart(saved.with_suffix(".png"))
+    print(f"written: {saved.with_suffix('.png')}")
