@@ -61,6 +61,7 @@ class BrokerReachability:
         self.failed_connections = 0
         #: When the cluster was found unreachable (``None``: reachable, as far as we know).
         self.unreachable_since: datetime | None = None
+        self._failed_when_down = 0
         self.client_log = LibrdkafkaLog(self)
 
     @property
@@ -87,39 +88,54 @@ class BrokerReachability:
             return False
 
     def _probe_until_back(self) -> None:
+        """Probe until the cluster answers: one WARNING when found down, a reminder per interval.
+
+        Probing stops quietly when no client of this process tried the cluster for a whole
+        reminder interval (its apps were closed): a process does not remind about a cluster it
+        no longer uses. The state stays "unreachable" until a later probe finds it answering.
+        """
         pid = os.getpid()
         admin = self._probe_client()
         if self._answers(admin):
-            return  # a passing failure (one broker restarting, an idle connection): not worth a line
-        since = datetime.now(UTC)
-        failed_then = self.failed_connections
-        self.unreachable_since = since
-        logger.warning(
-            "Kafka at %s unreachable since %s; writes fail after PYNENC__KAFKA_TIMEOUT (%gs), reads of "
-            "facts already projected are still served",
-            self.servers,
-            since.strftime("%H:%M:%S UTC"),
-            self.timeout,
-        )
-        reminded = time.monotonic()
+            self._back()  # a passing failure (one broker restarting, an idle connection): no line
+            return
+        since = self.unreachable_since
+        if since is None:
+            since = self.unreachable_since = datetime.now(UTC)
+            self._failed_when_down = self.failed_connections
+            logger.warning(
+                "Kafka at %s unreachable since %s; writes fail after PYNENC__KAFKA_TIMEOUT (%gs), reads "
+                "of facts already projected are still served",
+                self.servers,
+                since.strftime("%H:%M:%S UTC"),
+                self.timeout,
+            )
+        reminded, failed_at_reminder = time.monotonic(), self.failed_connections
         while os.getpid() == pid:
             time.sleep(PROBE_INTERVAL)
             if self._answers(admin):
-                break
+                self._back()
+                return
             if time.monotonic() - reminded >= REMINDER_INTERVAL:
-                reminded = time.monotonic()
+                if self.failed_connections == failed_at_reminder:
+                    return  # nothing here uses the cluster any more; the next failed connection probes again
+                reminded, failed_at_reminder = time.monotonic(), self.failed_connections
                 logger.warning(
                     "Kafka at %s still unreachable (since %s, %d failed connection attempts)",
                     self.servers,
                     since.strftime("%H:%M:%S UTC"),
-                    self.failed_connections - failed_then,
+                    self.failed_connections - self._failed_when_down,
                 )
-        self.unreachable_since = None
-        logger.info(
-            "Kafka at %s reachable again, after %.1fs unreachable",
-            self.servers,
-            (datetime.now(UTC) - since).total_seconds(),
-        )
+
+    def _back(self) -> None:
+        """The cluster answered: one INFO line if it was known unreachable."""
+        since, self.unreachable_since = self.unreachable_since, None
+        if since is not None:
+            logger.info(
+                "Kafka at %s reachable again, after %.1fs unreachable",
+                self.servers,
+                (datetime.now(UTC) - since).total_seconds(),
+            )
 
 
 class LibrdkafkaLog:

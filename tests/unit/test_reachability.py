@@ -139,3 +139,34 @@ def test_reminders_while_down_come_at_most_once_per_interval(
     # each reminder comes at least REMINDER_INTERVAL after the one before (or the first line)
     assert 2 <= len(reminders) <= elapsed / 0.2, (len(reminders), elapsed)
     assert "failed connection attempts" in reminders[0].getMessage()
+
+
+def test_probing_stops_quietly_when_no_client_tries_the_cluster_any_more(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process whose apps of a cluster were closed does not remind about that cluster; once a
+    client fails again and the cluster answers, the one INFO line still comes."""
+    monkeypatch.setattr(reachability, "PROBE_INTERVAL", 0.01)
+    monkeypatch.setattr(reachability, "REMINDER_INTERVAL", 0.2)
+    admin = FakeAdmin()
+    cluster = BrokerReachability("k3:9092", 1.0, lambda: admin)  # type: ignore[arg-type, return-value]
+    caplog.set_level(logging.INFO, logger="pynenc_kafka")
+    connection_refused(cluster.client_log, 1)  # counted before the prober starts: none comes after
+    deadline = time.monotonic() + 10
+    while cluster.reachable:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    prober = cluster._prober
+    assert prober is not None
+    prober.join(timeout=5)  # no client tried for a reminder interval: the prober ends
+    assert not prober.is_alive()
+    assert [r.levelno for r in ours(caplog, "k3:9092")] == [logging.WARNING]
+    assert not cluster.reachable  # not claimed reachable without a probe that says so
+    admin.back.set()
+    connection_refused(cluster.client_log, 1)  # a client tries again: the cluster is probed again
+    while not cluster.reachable or len(ours(caplog, "k3:9092")) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    lines = ours(caplog, "k3:9092")
+    assert [r.levelno for r in lines] == [logging.WARNING, logging.INFO], [r.getMessage() for r in lines]
+    assert "reachable again" in lines[1].getMessage()
