@@ -143,8 +143,8 @@ class EventPublisher:
                 self.fatal = exc.args[0]
 
     def _fatal_cause(self, error: KafkaError) -> KafkaError:
-        """The error that made the producer fail for good: librdkafka refuses later writes with a
-        bare ``_FATAL`` and hands the cause to ``poll``, which the delivery thread serves."""
+        """The error that made the producer fail for good: librdkafka hands it to ``poll``, which
+        the delivery thread serves (waited for up to a second)."""
         deadline = time.monotonic() + 1.0
         while self.fatal is None and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -206,10 +206,7 @@ class EventPublisher:
                 f"({self._describe}); the write may not be durable"
             )
         if acks.errors:
-            index, err = acks.errors[0]
-            if err.code() in _FATAL_PURGES:  # the delivery report can come before poll hands us the cause
-                err = self._fatal_cause(err)
-            raise self._failed(index, err, acks)
+            raise self._failed(*acks.errors[0], acks)
         self._observer.acknowledged(time.perf_counter() - started)
         return [p for p in acks.positions if p is not None]
 
@@ -227,7 +224,7 @@ class EventPublisher:
                 )
                 return
             except KafkaException as exc:  # the producer had a fatal error
-                raise self._failed(0, self._fatal_cause(exc.args[0]), _Acknowledgements([event])) from None
+                raise self._failed(0, exc.args[0], _Acknowledgements([event])) from None
             except BufferError:
                 if time.monotonic() > deadline:
                     raise EventNotPersistedError(
@@ -237,7 +234,14 @@ class EventPublisher:
                 time.sleep(0.01)
 
     def _failed(self, index: int, err: KafkaError, acks: _Acknowledgements) -> Exception:
-        """The error to raise for a failed delivery, its cause told to the observer."""
+        """The error to raise for a failed delivery, its cause told to the observer.
+
+        A record the producer dropped because it failed for good (a bare ``_FATAL`` from
+        ``produce``, a purge in its delivery report, which can come before ``poll`` hands over
+        the fatal error) is reported with that fatal error, its real cause.
+        """
+        if err.code() in _FATAL_PURGES:
+            err = self._fatal_cause(err)
         cause, error = self._delivery_error(index, err, acks)
         self._observer.failed(cause)
         return error
