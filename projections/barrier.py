@@ -68,7 +68,7 @@ class EndOffsets:
                     try:
                         self._consumer.list_topics(self._topic, timeout=attempt)  # fresh leaders and epochs
                     except KafkaException:
-                        pass
+                        pass  # the admin request below fails too and says why
             return self._through_admin(request, attempt)
 
         return call_kafka(
@@ -80,6 +80,7 @@ class EndOffsets:
         )
 
     def _fast(self, request: list[TopicPartition], attempt: float) -> dict[int, int]:
+        """The end offsets through the consumer's metadata (the common, cheap path)."""
         answered = self._consumer.offsets_for_times(request, timeout=attempt)
         failed = next((tp.error for tp in answered if tp.error is not None), None)
         if failed is not None:
@@ -87,6 +88,7 @@ class EndOffsets:
         return _known({tp.partition: tp.offset for tp in answered})
 
     def _through_admin(self, request: list[TopicPartition], attempt: float) -> dict[int, int]:
+        """The end offsets through the admin client, which refreshes stale metadata itself."""
         futures = self._admin.list_offsets(
             {TopicPartition(tp.topic, tp.partition): OffsetSpec.latest() for tp in request},
             request_timeout=attempt,
