@@ -188,6 +188,24 @@ class Runtime:
             assert opening.projection is not None
             opening.projection.close()
 
+    def close_cluster(self, bootstrap_servers: str) -> None:
+        """Close every projection and client of one cluster, so nothing here polls it any more.
+
+        For a process done with a cluster (or about to see it stopped): its clients would
+        otherwise reconnect for as long as the process lives. A later use opens new ones.
+
+        :param str bootstrap_servers: The cluster, as its settings name it.
+        """
+        with self._lock:
+            ids = [i for i, c in self._clusters.items() if c.settings.bootstrap_servers == bootstrap_servers]
+            clients = [self._clusters.pop(i) for i in ids]
+            apps = [key for key in self._apps if key[0] in ids]  # keyed by the cluster's identity first
+            closing = [o.projection for o in map(self._apps.pop, apps) if o.projection is not None]
+        for projection in closing:
+            projection.close()
+        for cluster in clients:
+            cluster.close()
+
     def close(self) -> None:
         """Close every projection and flush every producer (at exit)."""
         if os.getpid() != self._pid:

@@ -12,6 +12,7 @@ import pytest
 from pynenc import PynencBuilder
 from pynenc.identifiers.invocation_id import InvocationId
 
+from pynenc_kafka.runtime import RUNTIME
 from pynenc_kafka.schemas.errors import KafkaBackendError
 from tests.conftest import unique_app_id
 from tests.integration.support import backend, projection, projector_of
@@ -24,6 +25,7 @@ class OwnBroker:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.port = free_port()
+        self.bootstrap: str | None = None
 
     def _run(self, *args: str) -> str:
         done = subprocess.run(
@@ -36,7 +38,10 @@ class OwnBroker:
         return done.stdout
 
     def start(self) -> str:
-        return self._run("start", "--port", str(self.port)).strip().splitlines()[-1].split("=", 1)[1]
+        self.bootstrap = (
+            self._run("start", "--port", str(self.port)).strip().splitlines()[-1].split("=", 1)[1]
+        )
+        return self.bootstrap
 
     def stop(self) -> None:
         self._run("stop")
@@ -46,6 +51,9 @@ class OwnBroker:
 def own_broker(tmp_path: Path) -> Iterator[OwnBroker]:
     broker = OwnBroker(tmp_path / "broker")
     yield broker
+    if broker.bootstrap is not None:  # no client of this process goes on polling it once it stops
+        RUNTIME.close_cluster(broker.bootstrap)
+        assert all(c.settings.bootstrap_servers != broker.bootstrap for c in RUNTIME.open_clusters())
     broker.stop()
 
 

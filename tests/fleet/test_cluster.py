@@ -76,6 +76,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """A 3-node cluster for the module, stopped at its end whatever happened."""
     with local_cluster(tmp_path_factory.mktemp("cluster"), NODES) as started:
         yield Cluster(started.data_dir, started.bootstrap)
+        RUNTIME.close_cluster(started.bootstrap)  # no client of this process goes on polling it
 
 
 @dataclass

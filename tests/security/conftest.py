@@ -18,7 +18,7 @@ def secure_broker() -> Iterator[SecuredBroker]:
     """``deploy/kafka/broker start --secure``, started once for the session's security tests."""
     with secured_broker(Path(tempfile.mkdtemp(prefix="pynenc-kafka-secured-"))) as broker:
         yield broker
-        RUNTIME.close()  # no client of this process keeps polling the broker once it stops
+        RUNTIME.close_cluster(broker.bootstrap)  # no client of this process goes on polling it
 
 
 @pytest.fixture
