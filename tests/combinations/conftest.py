@@ -75,10 +75,10 @@ COMBINATION_TIMEOUT = 200
 #:   commit of pynenc's SQLite orchestrator (``register_runner_heartbeats`` loops over its
 #:   children inside one transaction), the write lock stays held through that wait: the workers
 #:   block on it in SQLite's busy handler, in C, where Python runs no signal handler, and are
-#:   killed before they can reroute (2 of 11 fresh-clone runs).
+#:   killed before they can reroute.
 #: - A hang past the per-test timeout: a MultiThreadRunner worker forked from this threaded
 #:   process died on ``sqlite3.OperationalError: disk I/O error`` in pynenc's orchestrator while
-#:   setting a result, and the test waited for that result (1 of 11 runs); pynenc's
+#:   setting a result, and the test waited for that result; pynenc's
 #:   MultiThreadRunner can also deadlock creating its ``multiprocessing.Manager``.
 PYNENC_RACES = pytest.mark.flaky(
     reruns=1,
