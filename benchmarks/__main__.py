@@ -22,7 +22,7 @@ from benchmarks.backends import Backend, Servers, build_app, new_app_id, release
 from benchmarks.machine import machine_facts
 from benchmarks.report import Metric, Results
 from benchmarks.servers import REPO, KafkaBroker, RedisServer
-from pynenc_kafka.runtime import RUNTIME
+from pynenc_kafka.core.runtime import RUNTIME
 
 WRITES_1 = Metric("write.1", "write ops/s, 1 thread", "ops/s")
 WRITES_8 = Metric("write.8", "write ops/s, 8 threads", "ops/s")

@@ -93,8 +93,8 @@ def release_app(app: Pynenc) -> None:
     Each workload uses a new app: closing the finished ones keeps their threads out of the
     next measurement.
     """
-    from pynenc_kafka.backend import KafkaStateBackend
-    from pynenc_kafka.runtime import RUNTIME
+    from pynenc_kafka.components.state_backend import KafkaStateBackend
+    from pynenc_kafka.core.runtime import RUNTIME
 
     if isinstance(app.state_backend, KafkaStateBackend):
         RUNTIME.close_app(app.state_backend.topics)

@@ -22,8 +22,8 @@ from typing import Any
 
 from pynenc import PynencBuilder
 
-from pynenc_kafka.backend import KafkaStateBackend
-from pynenc_kafka.cli import main as cli
+from pynenc_kafka.cli.main import main as cli
+from pynenc_kafka.components.state_backend import KafkaStateBackend
 from pynenc_kafka.schemas.kinds import EventKind
 from pynenc_kafka.schemas.timestamps import to_micros
 

@@ -35,8 +35,8 @@ from confluent_kafka import Producer
 
 from pynenc_kafka.audit.log_reader import LogReader
 from pynenc_kafka.audit.replay import REPLAY_BATCH, LogReplay
-from pynenc_kafka.cli_session import AppLog, AuditSession
-from pynenc_kafka.conf import ConfigStateBackendKafka
+from pynenc_kafka.cli.session import AppLog, AuditSession
+from pynenc_kafka.core.conf import ConfigStateBackendKafka
 from pynenc_kafka.projections.batch_codec import BatchEventCodec
 from pynenc_kafka.projections.store import ViewStore
 from pynenc_kafka.projections.writer import ViewWriter

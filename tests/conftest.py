@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pynenc import Pynenc, PynencBuilder
 
-from pynenc_kafka.runtime import RUNTIME
+from pynenc_kafka.core.runtime import RUNTIME
 from tests.kafka_broker import SessionBroker, start_session_broker
 
 pytest_plugins = ["pynenc_tests.conftest"]

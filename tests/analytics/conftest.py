@@ -20,7 +20,7 @@ import duckdb
 import pytest
 from pynenc.invocation.dist_invocation import DistributedInvocation
 
-from pynenc_kafka.backend import KafkaStateBackend
+from pynenc_kafka.components.state_backend import KafkaStateBackend
 from tests.conftest import unique_app_id
 
 

@@ -20,8 +20,8 @@ from pynenc.state_backend.base_state_backend import InvocationHistory
 from pynenc.workflow.workflow_identity import WorkflowIdentity
 
 from pynenc_kafka.audit.digest import ViewDigest, digests
-from pynenc_kafka.backend import KafkaStateBackend
-from pynenc_kafka.cli import main
+from pynenc_kafka.cli.main import main
+from pynenc_kafka.components.state_backend import KafkaStateBackend
 from pynenc_kafka.projections.store import View, ViewStore
 
 TASK = TaskId("tests.cli", "audited_task")

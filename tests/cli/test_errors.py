@@ -12,9 +12,9 @@ import pytest
 from pynenc import Pynenc
 from pynenc.invocation.status import InvocationStatus
 
-from pynenc_kafka.cli import parse_moment
-from pynenc_kafka.cli_session import AuditSession
-from pynenc_kafka.conf import ConfigStateBackendKafka
+from pynenc_kafka.cli.main import parse_moment
+from pynenc_kafka.cli.session import AuditSession
+from pynenc_kafka.core.conf import ConfigStateBackendKafka
 from pynenc_kafka.schemas.topology import AppTopics
 from tests.cli.support import record_status, run_cli
 from tests.conftest import unique_app_id

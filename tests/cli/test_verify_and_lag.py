@@ -11,9 +11,9 @@ from pynenc import Pynenc
 from pynenc.identifiers.invocation_id import InvocationId
 from pynenc.invocation.status import InvocationStatus
 
+from pynenc_kafka.core.runtime import RUNTIME
 from pynenc_kafka.projections import keys
 from pynenc_kafka.projections.store import View, ViewStore
-from pynenc_kafka.runtime import RUNTIME
 from pynenc_kafka.schemas.codec import EventCodec
 from pynenc_kafka.schemas.kinds import EventKind
 from pynenc_kafka.schemas.topology import partition_for

@@ -53,8 +53,8 @@ from pynenc_tests.integration.combinations.conftest import (  # noqa: F401  (fix
 )
 from pynenc_tests.util.subclasses import get_runner_subclasses
 
-from pynenc_kafka.backend import KafkaStateBackend
-from pynenc_kafka.runtime import RUNTIME
+from pynenc_kafka.components.state_backend import KafkaStateBackend
+from pynenc_kafka.core.runtime import RUNTIME
 
 HERE = Path(__file__).resolve().parent
 

@@ -12,7 +12,7 @@ import pytest
 from pynenc import PynencBuilder
 from pynenc.identifiers.invocation_id import InvocationId
 
-from pynenc_kafka.runtime import RUNTIME
+from pynenc_kafka.core.runtime import RUNTIME
 from pynenc_kafka.schemas.errors import KafkaBackendError
 from tests.conftest import unique_app_id
 from tests.integration.support import backend, projection, projector_of

@@ -28,9 +28,9 @@ from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 from pynenc import Pynenc, PynencBuilder
 from pynenc.identifiers.invocation_id import InvocationId
 
-from pynenc_kafka.client_settings import LIBRDKAFKA_LOGGER
+from pynenc_kafka.core.client_settings import LIBRDKAFKA_LOGGER
+from pynenc_kafka.core.runtime import RUNTIME
 from pynenc_kafka.projections.store import View
-from pynenc_kafka.runtime import RUNTIME
 from tests.conftest import unique_app_id
 from tests.integration.support import REPO, backend, end_offsets, projection, projector_of
 from tests.kafka_broker import local_cluster

@@ -10,9 +10,9 @@ import pytest
 from pynenc import PynencBuilder
 from pynenc.identifiers.invocation_id import InvocationId
 
-from pynenc_kafka.backend import KafkaStateBackend
+from pynenc_kafka.components.state_backend import KafkaStateBackend
+from pynenc_kafka.core.runtime import RUNTIME
 from pynenc_kafka.projections.errors import DamagedProjectionError
-from pynenc_kafka.runtime import RUNTIME
 from tests.conftest import unique_app_id
 from tests.integration.support import backend, projection
 
@@ -82,6 +82,6 @@ def test_a_folder_that_cannot_be_opened_is_rebuilt_from_the_log(
     else:
         (manifest,) = folder.glob("MANIFEST-*")
         _damage(manifest, lambda d: d.__setitem__(slice(0, 32), b"\xff" * 32))
-    with caplog.at_level(logging.WARNING, logger="pynenc_kafka.runtime"):
+    with caplog.at_level(logging.WARNING, logger="pynenc_kafka.core.runtime"):
         assert all(be._get_result(InvocationId(f"inv-{i}")) == _expected(i) for i in range(0, RESULTS, 7))
     assert "rebuilding it from the log" in caplog.text and str(folder) in caplog.text

@@ -15,8 +15,8 @@ import pytest
 from pynenc import PynencBuilder
 from pynenc.identifiers.invocation_id import InvocationId
 
+from pynenc_kafka.core.runtime import RUNTIME
 from pynenc_kafka.projections.store import View
-from pynenc_kafka.runtime import RUNTIME
 from pynenc_kafka.schemas.kinds import EventKind
 from tests.conftest import unique_app_id
 from tests.integration.support import (

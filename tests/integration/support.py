@@ -14,8 +14,8 @@ from pathlib import Path
 from confluent_kafka import Producer
 from pynenc import Pynenc
 
-from pynenc_kafka.app_projection import AppProjection
-from pynenc_kafka.backend import KafkaStateBackend
+from pynenc_kafka.components.state_backend import KafkaStateBackend
+from pynenc_kafka.core.app_projection import AppProjection
 from pynenc_kafka.projections.projector import Projector
 from pynenc_kafka.projections.store import STATE_VIEWS, ViewStore
 from pynenc_kafka.projections.writer import ViewWriter

@@ -15,10 +15,10 @@ from pynenc.identifiers.invocation_id import InvocationId
 from pynenc.invocation.status import InvocationStatus, InvocationStatusRecord
 from pynenc.state_backend.base_state_backend import InvocationHistory
 
-from pynenc_kafka.backend import KafkaStateBackend
+from pynenc_kafka.components.state_backend import KafkaStateBackend
+from pynenc_kafka.core.runtime import RUNTIME
 from pynenc_kafka.producers.errors import EventTooLargeError, KafkaUnavailableError
 from pynenc_kafka.projections.store import View
-from pynenc_kafka.runtime import RUNTIME
 from pynenc_kafka.schemas.topology import partition_for
 from tests.conftest import unique_app_id
 from tests.integration.support import backend, end_offsets, produce_raw, projection, projector_of, run_python

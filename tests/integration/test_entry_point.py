@@ -19,4 +19,4 @@ def test_entry_point_makes_the_class_selectable_by_name(kafka_bootstrap: str) ->
         "PATH": "/usr/bin:/bin",
     }
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
-    assert out.stdout.split() == ["pynenc_kafka.backend", "KafkaStateBackend"], out.stderr
+    assert out.stdout.split() == ["pynenc_kafka.components.state_backend", "KafkaStateBackend"], out.stderr

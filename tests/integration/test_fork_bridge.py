@@ -26,7 +26,7 @@ from pynenc.invocation.status import InvocationStatus, InvocationStatusRecord
 from pynenc.runner.runner_context import RunnerContext
 from pynenc.state_backend.base_state_backend import InvocationHistory
 
-from pynenc_kafka.runtime import RUNTIME
+from pynenc_kafka.core.runtime import RUNTIME
 from tests.integration.support import REPO, backend, run_python
 
 FORK = multiprocessing.get_context("fork")

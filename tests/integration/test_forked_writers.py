@@ -19,10 +19,10 @@ import pytest
 from pynenc import Pynenc
 from pynenc.identifiers.invocation_id import InvocationId
 
-from pynenc_kafka.client_settings import KafkaClientSettings
+from pynenc_kafka.core.client_settings import KafkaClientSettings
+from pynenc_kafka.core.runtime import RUNTIME
 from pynenc_kafka.producers.publisher import EventPublisher, OutgoingEvent
 from pynenc_kafka.producers.topics import TopicProvisioner
-from pynenc_kafka.runtime import RUNTIME
 from tests.integration.support import backend
 
 FORK = multiprocessing.get_context("fork")

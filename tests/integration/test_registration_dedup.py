@@ -12,7 +12,7 @@ from pynenc.identifiers.invocation_id import InvocationId
 from pynenc.models.call_dto import CallDTO
 from pynenc.models.invocation_dto import InvocationDTO
 
-from pynenc_kafka.backend import KafkaStateBackend
+from pynenc_kafka.components.state_backend import KafkaStateBackend
 from pynenc_kafka.producers.errors import EventNotPersistedError
 from pynenc_kafka.producers.publisher import EventPublisher
 from tests.cli.support import TASK

@@ -9,9 +9,9 @@ import pytest
 from pynenc import PynencBuilder
 from pynenc.identifiers.invocation_id import InvocationId
 
-from pynenc_kafka.app_projection import AppProjection, AppSpec
+from pynenc_kafka.core.app_projection import AppProjection, AppSpec
+from pynenc_kafka.core.runtime import RUNTIME, Runtime
 from pynenc_kafka.projections.views import outcomes
-from pynenc_kafka.runtime import RUNTIME, Runtime
 from tests.conftest import unique_app_id
 from tests.integration.support import backend
 

@@ -15,8 +15,8 @@ from prometheus_client import REGISTRY, generate_latest
 from pynenc import PynencBuilder
 from pynenc.identifiers.invocation_id import InvocationId
 
-from pynenc_kafka.backend import KafkaStateBackend
-from pynenc_kafka.runtime import RUNTIME
+from pynenc_kafka.components.state_backend import KafkaStateBackend
+from pynenc_kafka.core.runtime import RUNTIME
 from tests.cli.support import run_cli
 from tests.conftest import unique_app_id
 from tests.integration.support import REPO, backend, projection, run_python

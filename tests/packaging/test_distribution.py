@@ -111,21 +111,26 @@ def clean_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return env_dir / "bin"
 
 
-def run_in(clean_venv: Path, *command: str) -> subprocess.CompletedProcess[str]:
-    """Run a command of the clean venv outside the source tree, without this process' settings.
+def run_in(
+    clean_venv: Path, *command: str, cwd: Path | None = None, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command of the clean venv, without this process' settings.
 
     :param clean_venv: the venv's ``bin`` folder.
     :param command: the program (a name in ``bin``) and its arguments.
+    :param cwd: where it runs; outside the source tree unless given.
+    :param env_extra: environment variables to add.
     :return: the finished process.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PYNENC", "VIRTUAL_ENV"))}
     env["PATH"] = f"{clean_venv}{os.pathsep}{env.get('PATH', '')}"
+    env.update(env_extra or {})
     return subprocess.run(
         [str(clean_venv / command[0]), *command[1:]],
         capture_output=True,
         text=True,
         timeout=120,
-        cwd=clean_venv.parent,
+        cwd=cwd or clean_venv.parent,
         env=env,
     )
 
@@ -159,7 +164,7 @@ def test_the_wheel_declares_its_license_as_spdx(wheel: Path) -> None:
 
 def test_the_wheel_installs_and_imports_in_a_clean_venv(clean_venv: Path) -> None:
     probe = (
-        "import pynenc_kafka.producers.publisher, pynenc_kafka.projections.projector, pynenc_kafka.backend\n"
+        "import pynenc_kafka.producers.publisher, pynenc_kafka.projections.projector, pynenc_kafka.components.state_backend\n"
         "from pynenc_kafka.schemas.codec import EventCodec\n"
         "import pynenc_kafka.schemas as s, pathlib\n"
         "print(pathlib.Path(s.__file__).parent.name, len(list(s.SCHEMA_DIR.glob('*.avsc'))), "
@@ -186,3 +191,35 @@ def test_the_command_line_runs_from_the_wheel(clean_venv: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: pynenc-kafka")
     assert "replay" in done.stdout
+
+
+def test_no_folder_at_the_root_shadows_the_installed_package() -> None:
+    """A script run from the checkout's root puts the root first on ``sys.path``: a folder there
+    named like the package would hide the installed one and its mapped sides."""
+    assert not (REPO / "pynenc_kafka").exists()
+    assert package_dirs()["pynenc_kafka"] == REPO / "src" / "pynenc_kafka"
+
+
+def test_a_regular_install_works_from_the_repository_root(clean_venv: Path) -> None:
+    """The wheel installed the regular way, then used from the checkout's root as a newcomer would."""
+    imported = run_in(
+        clean_venv,
+        "python",
+        "-c",
+        "import pynenc_kafka.backend, pynenc_kafka.projections.store; print(pynenc_kafka.backend.__file__)",
+        cwd=REPO,
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert Path(imported.stdout.strip()).is_relative_to(clean_venv.parent)
+    assert run_in(clean_venv, "pynenc-kafka", "--help", cwd=REPO).stdout.startswith("usage: pynenc-kafka")
+    looked_up = run_in(
+        clean_venv,
+        "python",
+        "-c",
+        "from pynenc import Pynenc; backend = Pynenc(config_values={'app_id': 'root-probe'}).state_backend; "
+        "print(type(backend).__module__, type(backend).__name__)",
+        cwd=REPO,
+        env_extra={"PYNENC__STATE_BACKEND_CLS": "KafkaStateBackend"},
+    )
+    assert looked_up.returncode == 0, looked_up.stderr
+    assert looked_up.stdout.split() == ["pynenc_kafka.components.state_backend", "KafkaStateBackend"]

@@ -42,10 +42,10 @@ from pynenc.task import Task
 from pynenc.workflow.workflow_identity import WorkflowIdentity
 
 from pynenc_kafka.audit.replay import LogReplay
-from pynenc_kafka.backend import KafkaStateBackend
-from pynenc_kafka.cli_session import AuditSession
+from pynenc_kafka.cli.session import AuditSession
+from pynenc_kafka.components.state_backend import KafkaStateBackend
+from pynenc_kafka.core.runtime import RUNTIME
 from pynenc_kafka.projections.store import ViewStore
-from pynenc_kafka.runtime import RUNTIME
 from tests.conftest import unique_app_id
 from tests.integration.support import backend, fresh_replay, view_rows
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pynenc_kafka.runtime import RUNTIME
+from pynenc_kafka.core.runtime import RUNTIME
 from tests.security.secured_broker import SecuredBroker, secured_broker
 
 

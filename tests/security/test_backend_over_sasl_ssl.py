@@ -14,7 +14,7 @@ from pynenc import PynencBuilder
 from pynenc.identifiers.invocation_id import InvocationId
 from pynenc.invocation.status import InvocationStatus
 
-from pynenc_kafka.backend import KafkaStateBackend
+from pynenc_kafka.components.state_backend import KafkaStateBackend
 from pynenc_kafka.projections.store import View
 from pynenc_kafka.schemas.topology import AppTopics
 from tests.cli.support import record_status, register, run_cli

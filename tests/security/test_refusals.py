@@ -23,7 +23,7 @@ from confluent_kafka.admin import OffsetSpec
 from pynenc import PynencBuilder
 from pynenc.identifiers.invocation_id import InvocationId
 
-from pynenc_kafka.acl import app_grants, apply_grants
+from pynenc_kafka.cli.acl import app_grants, apply_grants
 from pynenc_kafka.producers.errors import TopicAccessError
 from pynenc_kafka.schemas.errors import KafkaAuthenticationError, KafkaAuthorizationError, KafkaBackendError
 from pynenc_kafka.schemas.topology import AppTopics

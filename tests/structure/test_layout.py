@@ -11,34 +11,64 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-#: Folder -> import name, as ``setup.py`` maps them.
+#: Folder -> import name, as ``[tool.setuptools.package-dir]`` maps them; the glue package's
+#: subpackages are sides of their own, so the rules below can tell them apart.
 SIDES = {
     "schemas": "pynenc_kafka.schemas",
     "producers": "pynenc_kafka.producers",
     "projections": "pynenc_kafka.projections",
     "audit": "pynenc_kafka.audit",
-    "pynenc_kafka": "pynenc_kafka",
+    "src/pynenc_kafka/core": "pynenc_kafka.core",
+    "src/pynenc_kafka/observability": "pynenc_kafka.observability",
+    "src/pynenc_kafka/components": "pynenc_kafka.components",
+    "src/pynenc_kafka/cli": "pynenc_kafka.cli",
+    "src/pynenc_kafka/demo": "pynenc_kafka.demo",
+    "src/pynenc_kafka": "pynenc_kafka",
 }
-#: What each side may import of the project, besides itself.
+_WRITE_READ_CONTRACT = {"producers", "projections", "schemas"}
+#: What each side may import of the project, besides itself. The shared core and observability
+#: know each other (the clients count their errors, the collector reads the runtime's views);
+#: the components use both; only the command line reads the audit side; nothing imports the
+#: command line or the demo.
 MAY_IMPORT = {
     "schemas": set(),
     "producers": {"schemas"},
     "projections": {"schemas"},
     "audit": {"projections", "schemas"},
+    "src/pynenc_kafka/core": _WRITE_READ_CONTRACT | {"src/pynenc_kafka/observability"},
+    "src/pynenc_kafka/observability": _WRITE_READ_CONTRACT | {"src/pynenc_kafka/core"},
+    "src/pynenc_kafka/components": _WRITE_READ_CONTRACT
+    | {"src/pynenc_kafka/core", "src/pynenc_kafka/observability"},
+    "src/pynenc_kafka/cli": _WRITE_READ_CONTRACT
+    | {
+        "audit",
+        "src/pynenc_kafka",  # the package's __version__
+        "src/pynenc_kafka/core",
+        "src/pynenc_kafka/observability",
+        "src/pynenc_kafka/components",
+    },
+    "src/pynenc_kafka/demo": {"src/pynenc_kafka/components", "src/pynenc_kafka/core"},
 }
 MAX_LINES = 400
 
 
 def modules(folder: str) -> list[Path]:
-    return sorted(p for p in (REPO / folder).rglob("*.py") if "__pycache__" not in p.parts)
+    """The modules of one side, without those of the sides nested in it (the glue's subpackages)."""
+    nested = [REPO / other for other in SIDES if other != folder and other.startswith(folder + "/")]
+    return sorted(
+        p
+        for p in (REPO / folder).rglob("*.py")
+        if "__pycache__" not in p.parts and not any(p.is_relative_to(n) for n in nested)
+    )
 
 
 def side_of(name: str) -> str:
     """The side an import name belongs to (``pynenc_kafka.projections.store`` -> ``projections``)."""
+    best = "src/pynenc_kafka"
     for folder, package in SIDES.items():
-        if folder != "pynenc_kafka" and (name == package or name.startswith(package + ".")):
-            return folder
-    return "pynenc_kafka"
+        if (name == package or name.startswith(package + ".")) and len(package) > len(SIDES[best]):
+            best = folder
+    return best
 
 
 def project_imports(path: Path) -> set[str]:
@@ -49,6 +79,17 @@ def project_imports(path: Path) -> set[str]:
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith("pynenc_kafka"))
     return found
+
+
+def test_every_folder_of_the_tree_is_a_side() -> None:
+    """The rules cover every package: a new glue subpackage must be given its place here."""
+    packages = {
+        init.parent.relative_to(REPO).as_posix()
+        for side in ("schemas", "producers", "projections", "audit", "src/pynenc_kafka")
+        for init in (REPO / side).rglob("__init__.py")
+        if init.parent.parent == REPO / "src/pynenc_kafka" or init.parent == REPO / side
+    }
+    assert packages <= set(SIDES), packages - set(SIDES)
 
 
 @pytest.mark.parametrize("side", sorted(MAY_IMPORT))
@@ -70,7 +111,7 @@ def test_nothing_but_the_command_line_imports_the_audit_side() -> None:
         for path in modules(folder)
         if any(side_of(name) == "audit" for name in project_imports(path))
     }
-    assert importers and all(p.startswith("pynenc_kafka/cli") for p in importers), importers
+    assert importers and all(p.startswith("src/pynenc_kafka/cli/") for p in importers), importers
 
 
 def test_no_module_of_the_package_is_long() -> None:

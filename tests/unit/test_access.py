@@ -5,8 +5,8 @@ from __future__ import annotations
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AclOperation, ResourcePatternType, ResourceType
 
-from pynenc_kafka.acl import app_grants, principal_of
-from pynenc_kafka.client_settings import KafkaClientSettings, without_secret_options
+from pynenc_kafka.cli.acl import app_grants, principal_of
+from pynenc_kafka.core.client_settings import KafkaClientSettings, without_secret_options
 from pynenc_kafka.schemas.access import AuthenticationWatch
 from pynenc_kafka.schemas.errors import (
     KafkaAuthenticationError,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pynenc import PynencBuilder
 
-from pynenc_kafka.client_settings import KafkaClientSettings, redact
-from pynenc_kafka.conf import ConfigStateBackendKafka
+from pynenc_kafka.core.client_settings import KafkaClientSettings, redact
+from pynenc_kafka.core.conf import ConfigStateBackendKafka
 
 
 def test_every_setting_reads_from_pynenc_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:

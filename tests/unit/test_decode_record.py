@@ -52,7 +52,7 @@ def test_decoding_imports_only_the_schemas_package() -> None:
 
 def test_the_core_install_does_not_import_pyarrow() -> None:
     code = (
-        "import sys; import pynenc_kafka.backend, pynenc_kafka.cli; "
+        "import sys; import pynenc_kafka.components.state_backend, pynenc_kafka.cli; "
         "print('pyarrow' in sys.modules, 'duckdb' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pynenc_kafka.fork_bridge import SERVER, through_parent
+from pynenc_kafka.core.fork_bridge import SERVER, through_parent
 
 FORK = multiprocessing.get_context("fork")
 pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")

@@ -6,7 +6,7 @@ import os
 import signal
 import time
 
-from pynenc_kafka.metrics import WRITE_SECONDS, WRITES, ProjectionMetrics
+from pynenc_kafka.observability.metrics import WRITE_SECONDS, WRITES, ProjectionMetrics
 
 
 def test_a_child_forked_while_metric_locks_are_held_still_observes() -> None:

@@ -9,8 +9,8 @@ import time
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
-from pynenc_kafka import reachability
-from pynenc_kafka.reachability import BrokerReachability
+from pynenc_kafka.observability import reachability
+from pynenc_kafka.observability.reachability import BrokerReachability
 
 FORMAT = "%s [%s] %s"  # how confluent-kafka calls the logger
 

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from pynenc_kafka.app_projection import AppSpec
-from pynenc_kafka.client_settings import KafkaClientSettings
-from pynenc_kafka.conf import ConfigStateBackendKafka
-from pynenc_kafka.settings_check import SettingError, bootstrap_servers
+from pynenc_kafka.core.app_projection import AppSpec
+from pynenc_kafka.core.client_settings import KafkaClientSettings
+from pynenc_kafka.core.conf import ConfigStateBackendKafka
+from pynenc_kafka.core.settings_check import SettingError, bootstrap_servers
 
 
 @pytest.mark.parametrize(

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from pynenc_kafka.client_settings import KafkaClientSettings
-from pynenc_kafka.cluster import ClusterClients
-from pynenc_kafka.conf import ConfigStateBackendKafka
-from pynenc_kafka.metrics import ProjectionMetrics
+from pynenc_kafka.core.client_settings import KafkaClientSettings
+from pynenc_kafka.core.cluster import ClusterClients
+from pynenc_kafka.core.conf import ConfigStateBackendKafka
+from pynenc_kafka.observability.metrics import ProjectionMetrics
 from pynenc_kafka.producers.topics import TopicInfo
 from pynenc_kafka.projections.barrier import EndOffsets, ReadBarrier
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
@@ -38,7 +38,7 @@ from pynenc_kafka.projections.writer import ViewWriter
 from pynenc_kafka.schemas.errors import KafkaBackendError
 from pynenc_kafka.schemas.topology import AppTopics
 
-logger = logging.getLogger("pynenc_kafka.runtime")
+logger = logging.getLogger("pynenc_kafka.core.runtime")
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,14 @@ import threading
 import time
 from typing import Any
 
-from pynenc_kafka.app_projection import AppProjection, AppSpec, ProjectionClosedError
-from pynenc_kafka.client_settings import KafkaClientSettings
-from pynenc_kafka.cluster import ClusterClients
+from pynenc_kafka.core.app_projection import AppProjection, AppSpec, ProjectionClosedError
+from pynenc_kafka.core.client_settings import KafkaClientSettings
+from pynenc_kafka.core.cluster import ClusterClients
 from pynenc_kafka.producers.topics import ClusterFacts
 from pynenc_kafka.schemas.codec import EventCodec
 from pynenc_kafka.schemas.topology import AppTopics
 
-logger = logging.getLogger("pynenc_kafka.runtime")
+logger = logging.getLogger("pynenc_kafka.core.runtime")
 
 
 class _Opening:

@@ -2,7 +2,7 @@
 
 With ``--max-lag`` or ``--max-lag-seconds`` it is a check for cron or a probe: it exits 1
 when any projection is further behind. It measures lag as the metrics do
-(:mod:`pynenc_kafka.projection_lag`).
+(:mod:`pynenc_kafka.observability.lag`).
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from typing import Any
 
 from confluent_kafka import Consumer
 
-from pynenc_kafka.cli_commands import EXIT_NEGATIVE, EXIT_OK, _session
-from pynenc_kafka.cli_output import emit_json, table
-from pynenc_kafka.cli_session import AuditSession, NoLiveProjectionError, UnknownAppError
-from pynenc_kafka.projection_lag import RecordTimes, measure_lag
+from pynenc_kafka.cli.commands import EXIT_NEGATIVE, EXIT_OK, _session
+from pynenc_kafka.cli.output import emit_json, table
+from pynenc_kafka.cli.session import AuditSession, NoLiveProjectionError, UnknownAppError
+from pynenc_kafka.core.registry import AppRegistry
+from pynenc_kafka.observability.lag import RecordTimes, measure_lag
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
 from pynenc_kafka.projections.lease import ProjectionLease
-from pynenc_kafka.registry import AppRegistry
 from pynenc_kafka.schemas.errors import KafkaBackendError
 from pynenc_kafka.schemas.topology import registry_topic
 

@@ -21,23 +21,23 @@ from pynenc.identifiers.task_id import TaskId
 from pynenc.state_backend.base_state_backend import BaseStateBackend, InvocationHistory
 from pynenc.types import Params, Result
 
-from pynenc_kafka import payloads
-from pynenc_kafka.app_projection import (
+from pynenc_kafka.components import payloads
+from pynenc_kafka.core.app_projection import (
     AppProjection,
     AppSpec,
 )
-from pynenc_kafka.client_settings import KafkaClientSettings, without_secret_options
-from pynenc_kafka.conf import ConfigStateBackendKafka
-from pynenc_kafka.fork_bridge import SERVER as FORK_BRIDGE
-from pynenc_kafka.fork_bridge import through_parent
-from pynenc_kafka.metrics_server import serve_metrics_once
+from pynenc_kafka.core.client_settings import KafkaClientSettings, without_secret_options
+from pynenc_kafka.core.conf import ConfigStateBackendKafka
+from pynenc_kafka.core.fork_bridge import SERVER as FORK_BRIDGE
+from pynenc_kafka.core.fork_bridge import through_parent
+from pynenc_kafka.core.projection_access import ProjectionAccess
+from pynenc_kafka.core.registry import AppRegistry
+from pynenc_kafka.core.runtime import RUNTIME
+from pynenc_kafka.observability.server import serve_metrics_once
 from pynenc_kafka.producers.publisher import OutgoingEvent, Position
 from pynenc_kafka.producers.registrations import PublishedRegistrations
-from pynenc_kafka.projection_access import ProjectionAccess
 from pynenc_kafka.projections.store import View, ViewStore
 from pynenc_kafka.projections.views import app_info, history, invocations, outcomes, runners, workflows
-from pynenc_kafka.registry import AppRegistry
-from pynenc_kafka.runtime import RUNTIME
 from pynenc_kafka.schemas.kinds import EventKind
 from pynenc_kafka.schemas.timestamps import to_micros
 from pynenc_kafka.schemas.topology import AppTopics, partition_for

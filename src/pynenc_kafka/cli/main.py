@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from pynenc_kafka import __version__
-from pynenc_kafka.cli_commands import (
+from pynenc_kafka.cli.commands import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -37,8 +37,8 @@ from pynenc_kafka.cli_commands import (
     cmd_verify,
     parse_moment,
 )
-from pynenc_kafka.cli_export import add_export_arguments, cmd_export
-from pynenc_kafka.cli_lag import cmd_lag
+from pynenc_kafka.cli.export import add_export_arguments, cmd_export
+from pynenc_kafka.cli.lag import cmd_lag
 from pynenc_kafka.schemas.errors import KafkaBackendError
 
 __all__ = ["build_parser", "main", "parse_moment"]

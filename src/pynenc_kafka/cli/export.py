@@ -29,8 +29,8 @@ from pynenc_kafka.audit.invocation_table import INVOCATION_COLUMNS, INVOCATION_R
 from pynenc_kafka.audit.log_reader import LogReader, OffsetRange
 from pynenc_kafka.audit.parquet_export import require_pyarrow, write_parquet_events, write_parquet_rows
 from pynenc_kafka.audit.replay import LogReplay
-from pynenc_kafka.cli_commands import EXIT_OK, InputError, _progress, _session, _up_to, parse_moment
-from pynenc_kafka.cli_session import AppLog
+from pynenc_kafka.cli.commands import EXIT_OK, InputError, _progress, _session, _up_to, parse_moment
+from pynenc_kafka.cli.session import AppLog
 from pynenc_kafka.projections.store import ViewStore
 
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from pynenc_kafka.app_projection import (
+from pynenc_kafka.core.app_projection import (
     AppProjection,
     AppSpec,
     ProjectionClosedError,
     ProjectionReplacedError,
 )
+from pynenc_kafka.core.runtime import RUNTIME
 from pynenc_kafka.projections.errors import DamagedProjectionError, LogRewoundError
 from pynenc_kafka.projections.store import ViewStore
-from pynenc_kafka.runtime import RUNTIME
 from pynenc_kafka.schemas.topology import partition_for
 
 #: Times a call opens the projection again when it was replaced under it.

@@ -1,7 +1,7 @@
 """The figures that are a state, read when Prometheus scrapes, and the health and readiness checks.
 
 For every projection open in this process: the log's end offsets, the applied offsets, the lag
-in records and seconds (:mod:`pynenc_kafka.projection_lag`, as ``pynenc-kafka lag`` measures
+in records and seconds (:mod:`pynenc_kafka.observability.lag`, as ``pynenc-kafka lag`` measures
 it) and this process's role; for every cluster: the producer's queue and whether it answers.
 A cluster that does not answer is not asked for offsets (a scrape must not wait for
 ``KAFKA_TIMEOUT``): its lag series are missing until it is back, and ``broker_reachable`` is 0.
@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from prometheus_client.core import REGISTRY, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from pynenc_kafka.app_projection import AppProjection
-from pynenc_kafka.metrics import GAUGES
-from pynenc_kafka.projection_lag import PartitionLag, RecordTimes, measure_lag
-from pynenc_kafka.runtime import RUNTIME
+from pynenc_kafka.core.app_projection import AppProjection
+from pynenc_kafka.core.runtime import RUNTIME
+from pynenc_kafka.observability.lag import PartitionLag, RecordTimes, measure_lag
+from pynenc_kafka.observability.metrics import GAUGES
 
-logger = logging.getLogger("pynenc_kafka.metrics")
+logger = logging.getLogger("pynenc_kafka.observability.metrics")
 
 
 def projection_lags(projection: AppProjection, seconds: bool = True) -> list[PartitionLag]:
@@ -42,7 +42,7 @@ def _reachable(projection: AppProjection) -> bool:
 
 
 class RuntimeCollector(Collector):
-    """Yields the scrape-time gauges of :data:`~pynenc_kafka.metrics.GAUGES` from the runtime."""
+    """Yields the scrape-time gauges of :data:`~pynenc_kafka.observability.metrics.GAUGES` from the runtime."""
 
     def collect(self) -> Iterator[Metric]:
         """The gauges now."""

@@ -37,7 +37,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 from pynenc_kafka.producers.errors import EventNotPersistedError
 
-logger = logging.getLogger("pynenc_kafka.fork_bridge")
+logger = logging.getLogger("pynenc_kafka.core.fork_bridge")
 
 _LENGTH = struct.Struct("!I")
 #: Calls the parent runs at once for all its children.

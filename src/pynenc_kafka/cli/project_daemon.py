@@ -11,8 +11,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from pynenc_kafka.app_projection import AppProjection, AppSpec
-from pynenc_kafka.runtime import RUNTIME
+from pynenc_kafka.core.app_projection import AppProjection, AppSpec
+from pynenc_kafka.core.runtime import RUNTIME
 from pynenc_kafka.schemas.errors import KafkaBackendError
 
 

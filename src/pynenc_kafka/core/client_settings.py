@@ -14,9 +14,9 @@ from typing import Any
 
 from confluent_kafka.admin import AdminClient
 
-from pynenc_kafka import settings_check
-from pynenc_kafka.conf import ConfigKafka
-from pynenc_kafka.reachability import LIBRDKAFKA_LOGGER, BrokerReachability, reachability_of
+from pynenc_kafka.core import settings_check
+from pynenc_kafka.core.conf import ConfigKafka
+from pynenc_kafka.observability.reachability import LIBRDKAFKA_LOGGER, BrokerReachability, reachability_of
 from pynenc_kafka.schemas.access import client_principal
 
 __all__ = ["LIBRDKAFKA_LOGGER", "KafkaClientSettings", "redact"]

@@ -8,8 +8,8 @@ from typing import Any
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 
-from pynenc_kafka.client_settings import KafkaClientSettings
-from pynenc_kafka.metrics import WRITES
+from pynenc_kafka.core.client_settings import KafkaClientSettings
+from pynenc_kafka.observability.metrics import WRITES
 from pynenc_kafka.producers.publisher import EventPublisher
 from pynenc_kafka.producers.topics import ClusterFacts, TopicProvisioner
 from pynenc_kafka.schemas.access import AuthenticationWatch

@@ -36,7 +36,7 @@ def kafka(
     producer_options: dict[str, Any] | None = None,
     consumer_options: dict[str, Any] | None = None,
 ) -> PynencBuilder:
-    """Use :class:`~pynenc_kafka.backend.KafkaStateBackend` as the app's state backend.
+    """Use :class:`~pynenc_kafka.components.state_backend.KafkaStateBackend` as the app's state backend.
 
     Arguments left out keep their configured value (environment, ``pyproject.toml``, default).
 

@@ -19,9 +19,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import REGISTRY, make_wsgi_app
 
-from pynenc_kafka.metrics_collector import health_problems, readiness_problems
+from pynenc_kafka.observability.collector import health_problems, readiness_problems
 
-logger = logging.getLogger("pynenc_kafka.metrics")
+logger = logging.getLogger("pynenc_kafka.observability.metrics")
 
 #: Whether this process (or the process it was forked from) asked for its endpoint already.
 _asked = False

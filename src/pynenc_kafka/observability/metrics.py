@@ -3,7 +3,7 @@
 Counters and histograms are updated as things happen, through the observers the two sides
 call (:class:`ProjectionMetrics`, :class:`WriteMetrics`); figures that are a state (offsets,
 lag, role, queue depth, reachability) are read when Prometheus scrapes, by
-:mod:`pynenc_kafka.metrics_collector`, under the names :data:`GAUGES` gives them. Everything
+:mod:`pynenc_kafka.observability.collector`, under the names :data:`GAUGES` gives them. Everything
 is in prometheus_client's default registry, so a process that serves its own metrics serves
 these too.
 """

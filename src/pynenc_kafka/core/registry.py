@@ -16,7 +16,7 @@ from pynenc_kafka.schemas.codec import UndecodableEventError
 from pynenc_kafka.schemas.kinds import EventKind
 
 if TYPE_CHECKING:
-    from pynenc_kafka.cluster import ClusterClients
+    from pynenc_kafka.core.cluster import ClusterClients
 
 
 class AppRegistry:

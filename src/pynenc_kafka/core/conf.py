@@ -16,7 +16,7 @@ from cistell import ConfigField
 from pynenc.conf.config_base import ConfigPynencBase
 from pynenc.conf.config_state_backend import ConfigStateBackend
 
-from pynenc_kafka.settings_check import at_least
+from pynenc_kafka.core.settings_check import at_least
 
 
 def client_options_mapper(value: Any, expected_type: type[dict[str, Any]]) -> dict[str, Any]:
@@ -94,7 +94,7 @@ class ConfigKafka(ConfigPynencBase):
 
 
 class ConfigStateBackendKafka(ConfigStateBackend, ConfigKafka):
-    """Settings of :class:`~pynenc_kafka.backend.KafkaStateBackend`.
+    """Settings of :class:`~pynenc_kafka.components.state_backend.KafkaStateBackend`.
 
     :cvar ConfigField[str] kafka_projection_dir:
         Host folder of the RocksDB projections; one sub-folder per cluster and app,

@@ -17,22 +17,22 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pynenc_kafka.acl import app_grants, apply_grants, principal_of
-from pynenc_kafka.app_projection import AppSpec
 from pynenc_kafka.audit.digest import compare
 from pynenc_kafka.audit.log_reader import LogReader, OffsetRange
 from pynenc_kafka.audit.progress_bar import ProgressBar
 from pynenc_kafka.audit.replay import LogReplay, ReplayFolder
 from pynenc_kafka.audit.show import InvocationSnapshot
 from pynenc_kafka.audit.trail import InvocationTrail
-from pynenc_kafka.cli_output import emit_json, row_difference, table
-from pynenc_kafka.cli_session import AppLog, AuditSession
-from pynenc_kafka.conf import ConfigStateBackendKafka
-from pynenc_kafka.metrics_server import serve_metrics
-from pynenc_kafka.projection_daemon import ProjectionDaemon
+from pynenc_kafka.cli.acl import app_grants, apply_grants, principal_of
+from pynenc_kafka.cli.output import emit_json, row_difference, table
+from pynenc_kafka.cli.project_daemon import ProjectionDaemon
+from pynenc_kafka.cli.session import AppLog, AuditSession
+from pynenc_kafka.core.app_projection import AppSpec
+from pynenc_kafka.core.conf import ConfigStateBackendKafka
+from pynenc_kafka.core.registry import AppRegistry
+from pynenc_kafka.observability.server import serve_metrics
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
 from pynenc_kafka.projections.store import ViewStore
-from pynenc_kafka.registry import AppRegistry
 from pynenc_kafka.schemas.errors import KafkaBackendError
 from pynenc_kafka.schemas.topology import AppTopics, registry_topic
 

@@ -15,15 +15,15 @@ from confluent_kafka import Consumer, KafkaException
 
 from pynenc_kafka.audit.log_reader import LogReader, bulk_read_config
 from pynenc_kafka.audit.replay import ReplaySource
-from pynenc_kafka.client_settings import KafkaClientSettings
-from pynenc_kafka.cluster import ClusterClients
-from pynenc_kafka.conf import ConfigStateBackendKafka
+from pynenc_kafka.core.client_settings import KafkaClientSettings
+from pynenc_kafka.core.cluster import ClusterClients
+from pynenc_kafka.core.conf import ConfigStateBackendKafka
+from pynenc_kafka.core.runtime import RUNTIME
 from pynenc_kafka.producers.errors import KafkaUnavailableError
 from pynenc_kafka.projections.barrier import EndOffsets
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
 from pynenc_kafka.projections.layout import ProjectionLayout
 from pynenc_kafka.projections.store import ViewStore
-from pynenc_kafka.runtime import RUNTIME
 from pynenc_kafka.schemas.access import AUTHORIZATION_CODES, acl_to_add, authorization_refused
 from pynenc_kafka.schemas.errors import KafkaBackendError, kafka_did_not_answer
 from pynenc_kafka.schemas.topology import AppTopics

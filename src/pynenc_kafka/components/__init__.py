@@ -1,0 +1,9 @@
+"""The pynenc components on Kafka, one module each.
+
+pynenc finds them by class name (``PYNENC__STATE_BACKEND_CLS=KafkaStateBackend``) once this package
+is imported: the ``pynenc.plugins`` entry point names it.
+"""
+
+from pynenc_kafka.components.state_backend import KafkaStateBackend
+
+__all__ = ["KafkaStateBackend"]
