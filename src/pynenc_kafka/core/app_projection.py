@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pynenc_kafka.core.client_settings import KafkaClientSettings
 from pynenc_kafka.core.cluster import ClusterClients
-from pynenc_kafka.core.conf import ConfigStateBackendKafka
+from pynenc_kafka.core.conf import ConfigKafkaProjection
 from pynenc_kafka.observability.metrics import ProjectionMetrics
 from pynenc_kafka.producers.topics import TopicInfo
 from pynenc_kafka.projections.barrier import EndOffsets, ReadBarrier
@@ -67,10 +67,10 @@ class AppSpec:
     max_open: int
 
     @classmethod
-    def from_config(cls, conf: ConfigStateBackendKafka, app_id: str) -> AppSpec:
+    def from_config(cls, conf: ConfigKafkaProjection, app_id: str) -> AppSpec:
         """The spec of ``app_id`` under a backend configuration.
 
-        :param ConfigStateBackendKafka conf: The ``kafka_*`` settings.
+        :param ConfigKafkaProjection conf: The ``kafka_*`` settings of any component.
         :param str app_id: The pynenc app id.
         """
         return cls(

@@ -1,4 +1,4 @@
-"""Settings of the Kafka state backend, each a cistell ``ConfigField``.
+"""Settings of the Kafka components, each a cistell ``ConfigField``.
 
 Every field is also an environment variable in pynenc's usual form, e.g.
 ``PYNENC__KAFKA_BOOTSTRAP_SERVERS`` or ``PYNENC__CONFIGSTATEBACKENDKAFKA__KAFKA_PARTITIONS``,
@@ -93,8 +93,8 @@ class ConfigKafka(ConfigPynencBase):
     kafka_timeout = ConfigField(15.0, at_least("kafka_timeout", 0.001))
 
 
-class ConfigStateBackendKafka(ConfigStateBackend, ConfigKafka):
-    """Settings of :class:`~pynenc_kafka.components.state_backend.KafkaStateBackend`.
+class ConfigKafkaProjection(ConfigKafka):
+    """Settings of the local projection every component reads from, shared by all of them.
 
     :cvar ConfigField[str] kafka_projection_dir:
         Host folder of the RocksDB projections; one sub-folder per cluster and app,
@@ -135,3 +135,7 @@ class ConfigStateBackendKafka(ConfigStateBackend, ConfigKafka):
     def projection_root(self) -> Path:
         """The configured projection folder, or the host default."""
         return Path(self.kafka_projection_dir or default_projection_dir())
+
+
+class ConfigStateBackendKafka(ConfigStateBackend, ConfigKafkaProjection):
+    """Settings of :class:`~pynenc_kafka.components.state_backend.KafkaStateBackend`: the shared ones."""
