@@ -20,6 +20,7 @@ from fastavro import parse_schema, writer
 
 from pynenc_kafka.audit.export_rows import (
     DOUBLE,
+    LIST,
     MAP,
     TIMESTAMP,
     Column,
@@ -114,6 +115,8 @@ def _avro_type(column: Column) -> Any:
         kind = {"type": "long", "logicalType": "timestamp-micros"}
     elif column.type == MAP:
         kind = {"type": "map", "values": "string"}
+    elif column.type == LIST:
+        kind = {"type": "array", "items": "string"}
     elif column.type == DOUBLE:
         kind = "double"
     return ["null", kind] if column.nullable else kind

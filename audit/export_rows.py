@@ -22,8 +22,9 @@ from pynenc_kafka.schemas.codec import Event, UndecodableEventError
 from pynenc_kafka.schemas.kinds import EventKind
 from pynenc_kafka.schemas.timestamps import to_micros
 
-#: Column types: text, 32/64-bit integers, a UTC timestamp (microseconds), a float, a text -> text map.
-STRING, INT, LONG, TIMESTAMP, DOUBLE, BOOLEAN, MAP = (
+#: Column types: text, 32/64-bit integers, a UTC timestamp (microseconds), a float, a flag, a text ->
+#: text map, a list of texts.
+STRING, INT, LONG, TIMESTAMP, DOUBLE, BOOLEAN, MAP, LIST = (
     "string",
     "int",
     "long",
@@ -31,6 +32,7 @@ STRING, INT, LONG, TIMESTAMP, DOUBLE, BOOLEAN, MAP = (
     "double",
     "boolean",
     "map",
+    "list",
 )
 
 
@@ -81,7 +83,9 @@ def _payload_columns(record: dict[str, Any], prefix: tuple[str, ...], nullable: 
             columns.append(Column(field["name"], TIMESTAMP, optional, path))
         elif isinstance(kind, dict) and kind["type"] == "map":
             columns.append(Column(field["name"], MAP, optional, path))
-        elif kind in (STRING, INT, LONG):
+        elif isinstance(kind, dict) and kind["type"] == "array" and kind["items"] == STRING:
+            columns.append(Column(field["name"], LIST, optional, path))
+        elif kind in (STRING, INT, LONG, DOUBLE, BOOLEAN):
             columns.append(Column(field["name"], kind, optional, path))
         else:
             raise TypeError(f"no flat column for field {field['name']!r} of type {kind!r}")

@@ -21,6 +21,7 @@ from pynenc_kafka.audit.export_rows import (
     COLUMNS,
     DOUBLE,
     INT,
+    LIST,
     LONG,
     MAP,
     STRING,
@@ -70,6 +71,7 @@ def arrow_schema(columns: Iterable[Column], metadata: dict[str, str] | None = No
         BOOLEAN: pa.bool_(),
         TIMESTAMP: pa.timestamp("us", tz="UTC"),
         MAP: pa.map_(pa.string(), pa.string()),
+        LIST: pa.list_(pa.string()),
     }
     fields = [pa.field(c.name, types[c.type], nullable=c.nullable) for c in columns]
     return pa.schema(fields, metadata=metadata)

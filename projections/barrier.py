@@ -9,7 +9,7 @@ change once written are served at once when present: no round trip on a hit.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from confluent_kafka import OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
@@ -157,6 +157,22 @@ class ReadBarrier:
                     f"{rewound}): the topic was deleted and created again"
                 )
             return
+        self._wait_for(targets, started)
+
+    def wait_for_written(self, next_offsets: Mapping[int, int]) -> None:
+        """Block until the projection applied records this process wrote: no need to ask Kafka.
+
+        :param next_offsets: Partition -> the offset after the last record to see.
+        :raises ReadBarrierTimeoutError: If it did not within the timeout.
+        """
+        started = time.perf_counter()
+        targets = dict(next_offsets)
+        if self.progress.reached(targets):
+            self.observer.barrier_waited(time.perf_counter() - started, False)
+            return
+        self._wait_for(targets, started)
+
+    def _wait_for(self, targets: dict[int, int], started: float) -> None:
         self._health()
         reached = self.progress.wait_for(targets, self._timeout)
         self.observer.barrier_waited(time.perf_counter() - started, not reached)

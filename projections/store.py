@@ -43,6 +43,11 @@ class View(StrEnum):
     SUB_INVOCATIONS = "sub_invocations"  # workflow id \0 sub-invocation id
     RUNNER_CONTEXTS = "runner_contexts"  # runner id -> context JSON
     APP_INFO = "app_info"  # app id -> AppInfo JSON
+    ORCH_INVOCATIONS = "orch_invocations"  # invocation id -> orchestration row JSON
+    ORCH_INDEX = "orch_index"  # index name \0 value(s) \0 invocation id (see views/orchestration.py)
+    ORCH_OUTCOMES = "orch_outcomes"  # transition request id -> outcome JSON
+    ORCH_BLOCKING = "orch_blocking"  # blocking control's graph (see views/blocking.py)
+    ATOMIC_SERVICE = "atomic_service"  # atomic-service executions (see views/atomic_service.py)
     CHECKPOINT = "checkpoint"  # see ProjectionCheckpoint
 
 
@@ -61,6 +66,10 @@ class ViewBatch:
     def put(self, view: View, key: bytes, value: bytes = b"") -> None:
         """Stage one row of ``view`` (a set member when ``value`` is empty)."""
         self.batch.put(key, value, self._handles[view])
+
+    def delete(self, view: View, key: bytes) -> None:
+        """Stage the deletion of one row of ``view``."""
+        self.batch.delete(key, self._handles[view])
 
     def clear(self, view: View) -> None:
         """Stage the deletion of every row of ``view``."""

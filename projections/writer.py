@@ -21,8 +21,9 @@ from pynenc_kafka.projections.batch_codec import BatchEventCodec
 from pynenc_kafka.projections.checkpoint import CheckpointState, ProjectionCheckpoint
 from pynenc_kafka.projections.observer import UNOBSERVED, ProjectionObserver
 from pynenc_kafka.projections.purge_hold import LogRecord, PurgeHold
+from pynenc_kafka.projections.staged import StagedView
 from pynenc_kafka.projections.store import STATE_VIEWS, ViewStore
-from pynenc_kafka.projections.views import ROW_WRITERS
+from pynenc_kafka.projections.views import DECIDERS, ROW_WRITERS
 from pynenc_kafka.schemas.codec import UndecodableEventError
 from pynenc_kafka.schemas.kinds import EventKind
 
@@ -65,6 +66,7 @@ class ViewWriter:
         :return: The next offset of each partition the batch advanced (empty if none).
         """
         batch = self.store.new_batch()
+        staged = StagedView(self.store, batch)
         touched: set[int] = set()
         work = deque(records)
         self._codec.prime(record.value() for record in work)
@@ -93,10 +95,14 @@ class ViewWriter:
                 released = hold.marker(event.payload, partition)
                 if released is not None:
                     for view in STATE_VIEWS:
-                        batch.clear(view)
+                        staged.clear(view)
                     work.extendleft(reversed(released))
+            elif (decide := DECIDERS.get(event.kind)) is not None:
+                decide(staged, event.app_id, event.payload, partition, offset)
+            elif (write := ROW_WRITERS.get(event.kind)) is not None:
+                write(batch, event.app_id, event.payload, partition, offset)
             else:
-                ROW_WRITERS[event.kind](batch, event.app_id, event.payload, partition, offset)
+                self._skip(partition, offset, f"a {event.kind} event does not belong in an app's log")
         if not touched:
             return {}
         self._checkpoint.stage(batch, state, touched)

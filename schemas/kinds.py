@@ -3,7 +3,10 @@
 The log is keyed by aggregate so that one aggregate's events stay in order on one
 partition: an invocation's registration, history, result and exception travel together,
 as do a workflow's run, data and sub-invocations, and a runner's context. An event
-about the app as a whole (its info, a purge) is keyed by the app id.
+about the app as a whole (its info, a purge) is keyed by the app id. The orchestrator's
+events about an invocation are keyed by its *decision key*: the invocation id, or, when its
+task limits how many run at once, what its runs compete for, so that competing requests are
+decided in one partition's order.
 """
 
 from __future__ import annotations
@@ -40,6 +43,23 @@ class EventKind(StrEnum):
     RUNNER_CONTEXT_STORED = "RunnerContextStored", ("runner_id",)
     APP_INFO_STORED = "AppInfoStored", ()
     PURGED = "Purged", ()
+    # The orchestrator's facts and requests. An invocation's are keyed by its decision key, what
+    # its transitions compete for, so that every decision about it is made in one partition's
+    # order; blocking control's graph and the atomic-service slot span invocations and live on the
+    # app's partition.
+    INVOCATION_TRACKED = "InvocationTracked", ("decision_key",)
+    STATUS_TRANSITION_REQUESTED = "StatusTransitionRequested", ("decision_key",)
+    RETRY_COUNTED = "RetryCounted", ("decision_key",)
+    ARGUMENTS_INDEXED = "ArgumentsIndexed", ("decision_key",)
+    AUTO_PURGE_SCHEDULED = "AutoPurgeScheduled", ("decision_key",)
+    INVOCATION_FORGOTTEN = "InvocationForgotten", ("decision_key",)
+    WAITING_FOR_RESULTS = "WaitingForResults", ()
+    WAITERS_RELEASED = "WaitersReleased", ()
+    ATOMIC_SERVICE_EXECUTION_RECORDED = "AtomicServiceExecutionRecorded", ()
+    ATOMIC_SERVICE_EXECUTION_FINALIZED = "AtomicServiceExecutionFinalized", ()
+    ATOMIC_SERVICE_EXECUTIONS_PURGED = "AtomicServiceExecutionsPurged", ()
+    # Not in the log: the compacted runners topic carries it (see topology.AppTopics.runners).
+    RUNNER_HEARTBEAT = "RunnerHeartbeat", ("runner_id",)
 
     @property
     def schema_name(self) -> str:

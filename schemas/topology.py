@@ -56,6 +56,11 @@ class AppTopics:
         """The app's event log: ``<prefix>.<app>.events``."""
         return f"{self.prefix}.{topic_safe(self.app_id)}.events"
 
+    @cached_property
+    def runners(self) -> str:
+        """The app's runner heartbeats, compacted by runner id: ``<prefix>.<app>.runners``."""
+        return f"{self.prefix}.{topic_safe(self.app_id)}.runners"
+
     @property
     def registry(self) -> str:
         """The compacted registry of every app's info: ``<prefix>.apps``."""

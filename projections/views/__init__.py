@@ -2,8 +2,10 @@
 
 Each module writes its rows from the events that concern it and reads them back for
 the backend, side by side, so the shape of a row is spelt in one place. :data:`ROW_WRITERS`
-says which module applies each kind of event; a purge is not here, it is the
-:class:`~pynenc_kafka.projections.writer.ViewWriter`'s business.
+says which module applies each kind of event whose rows depend on the event alone;
+:data:`DECIDERS`, each kind whose rows are a decision on the state the events before it left
+(read through a :class:`~pynenc_kafka.projections.staged.StagedView`). A purge is not here, it
+is the :class:`~pynenc_kafka.projections.writer.ViewWriter`'s business.
 """
 
 from __future__ import annotations
@@ -11,12 +13,25 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from pynenc_kafka.projections.staged import StagedView
 from pynenc_kafka.projections.store import ViewBatch
-from pynenc_kafka.projections.views import app_info, history, invocations, outcomes, runners, workflows
+from pynenc_kafka.projections.views import (
+    app_info,
+    atomic_service,
+    blocking,
+    history,
+    invocations,
+    orchestration,
+    outcomes,
+    runners,
+    workflows,
+)
 from pynenc_kafka.schemas.kinds import EventKind
 
 #: Stages the rows of one event: (batch, app id, payload, partition, offset).
 RowWriter = Callable[[ViewBatch, str, dict[str, Any], int, int], None]
+#: Decides one event on the staged state: (staged view, app id, payload, partition, offset).
+Decider = Callable[[StagedView, str, dict[str, Any], int, int], None]
 
 ROW_WRITERS: Mapping[EventKind, RowWriter] = {
     **invocations.WRITERS,
@@ -25,4 +40,10 @@ ROW_WRITERS: Mapping[EventKind, RowWriter] = {
     **workflows.WRITERS,
     **runners.WRITERS,
     **app_info.WRITERS,
+}
+
+DECIDERS: Mapping[EventKind, Decider] = {
+    **orchestration.DECIDERS,
+    **blocking.DECIDERS,
+    **atomic_service.DECIDERS,
 }

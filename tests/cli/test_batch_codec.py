@@ -33,7 +33,7 @@ def _same(fast: Event, slow: Event) -> bool:
 
 
 def _golden() -> list[bytes]:
-    release = sorted(p for p in GOLDEN.iterdir() if p.is_dir())[-1]
+    release = sorted(p for p in GOLDEN.iterdir() if (p / "expected.json").is_file())[-1]
     kinds = json.loads((release / "expected.json").read_text())
     return [(release / f"{kind}.bin").read_bytes() for kind in kinds]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from itertools import batched
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,7 @@ from pynenc.state_backend.base_state_backend import BaseStateBackend, Invocation
 from pynenc.types import Params, Result
 
 from pynenc_kafka.components import payloads
+from pynenc_kafka.core.app_log import AppLog, Record
 from pynenc_kafka.core.app_projection import (
     AppProjection,
     AppSpec,
@@ -30,7 +31,6 @@ from pynenc_kafka.core.client_settings import KafkaClientSettings, without_secre
 from pynenc_kafka.core.conf import ConfigStateBackendKafka
 from pynenc_kafka.core.fork_bridge import SERVER as FORK_BRIDGE
 from pynenc_kafka.core.fork_bridge import through_parent
-from pynenc_kafka.core.projection_access import ProjectionAccess
 from pynenc_kafka.core.registry import AppRegistry
 from pynenc_kafka.core.runtime import RUNTIME
 from pynenc_kafka.observability.server import serve_metrics_once
@@ -40,7 +40,7 @@ from pynenc_kafka.projections.store import View, ViewStore
 from pynenc_kafka.projections.views import app_info, history, invocations, outcomes, runners, workflows
 from pynenc_kafka.schemas.kinds import EventKind
 from pynenc_kafka.schemas.timestamps import to_micros
-from pynenc_kafka.schemas.topology import AppTopics, partition_for
+from pynenc_kafka.schemas.topology import AppTopics
 
 if TYPE_CHECKING:
     from pynenc.app import Pynenc
@@ -50,9 +50,6 @@ if TYPE_CHECKING:
     from pynenc.models.invocation_dto import InvocationDTO
     from pynenc.runner.runner_context import RunnerContext
     from pynenc.workflow import WorkflowIdentity
-
-#: (event kind, payload) of one event to publish; the kind names its aggregate key.
-Record = tuple[EventKind, dict[str, Any]]
 
 
 class KafkaStateBackend(BaseStateBackend[Params, Result]):
@@ -68,7 +65,8 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         super().__init__(app)
         self.spec = AppSpec.from_config(self.conf, app.app_id)
         self.topics = self.spec.topics
-        self._reads = ProjectionAccess(self.spec)
+        self._log = AppLog(self.spec)
+        self._reads = self._log.reads
         self.bridge_seconds = self.conf.kafka_fork_bridge_seconds
         FORK_BRIDGE.register(self)
         if self.conf.kafka_metrics_port:
@@ -99,41 +97,8 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
 
     @through_parent(writes=True)
     def _publish(self, records: Sequence[Record], *extra: OutgoingEvent) -> list[Position]:
-        """Encode and size-check one call's events, publish them all, wait once for Kafka.
-
-        The first write opens the app's projection too, as the first read would: with pynenc's
-        fork-based runners, processes that only wrote and opened the views later failed their
-        SIGTERM tests (see the README's notes on forked writers).
-        """
-
-        def publish(projection: AppProjection) -> list[Position]:
-            events = [self._event(projection, kind, payload) for kind, payload in records]
-            events.extend(extra)
-            publisher = projection.clients.publisher
-            publisher.check_sizes(events, projection.log.max_message_bytes)
-            return publisher.publish(events)
-
-        return self._use(publish)
-
-    def _event(
-        self,
-        projection: AppProjection,
-        kind: EventKind,
-        payload: dict[str, Any],
-        partition: int | None = None,
-    ) -> OutgoingEvent:
-        """One encoded event of this app, on its aggregate's partition unless told otherwise."""
-        app_id, log = self.app.app_id, projection.log
-        key = kind.aggregate_key(app_id, payload)
-        return OutgoingEvent(
-            topic=log.name,
-            partition=partition_for(key, log.partitions) if partition is None else partition,
-            key=key.encode(),
-            value=projection.clients.codec.encode(
-                app_id, kind, payload, str(uuid.uuid4()), datetime.now(UTC)
-            ),
-            label=f"{kind} of {key!r} in app {app_id!r}",
-        )
+        """Publish one call's events and wait once for Kafka (see :meth:`AppLog.publish`)."""
+        return self._log.publish(records, *extra)
 
     def wait_for_all_async_operations(self) -> None:
         """Flush anything still in flight to Kafka (every write already waits for its ack).
@@ -381,7 +346,9 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         def markers(projection: AppProjection) -> list[OutgoingEvent]:
             partitions = projection.log.partitions
             marker = {"purge_id": str(uuid.uuid4()), "partitions": partitions}
-            return [self._event(projection, EventKind.PURGED, marker, partition=p) for p in range(partitions)]
+            return [
+                self._log.event(projection, EventKind.PURGED, marker, partition=p) for p in range(partitions)
+            ]
 
         try:
             self._publish([], *self._use(markers), self._registry().tombstone(self.app.app_id))

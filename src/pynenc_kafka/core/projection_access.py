@@ -7,7 +7,7 @@ anything else is read after the read barrier (:meth:`ProjectionAccess.fresh`).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pynenc_kafka.core.app_projection import (
     AppProjection,
@@ -16,6 +16,7 @@ from pynenc_kafka.core.app_projection import (
     ProjectionReplacedError,
 )
 from pynenc_kafka.core.runtime import RUNTIME
+from pynenc_kafka.producers.publisher import Position
 from pynenc_kafka.projections.errors import DamagedProjectionError, LogRewoundError
 from pynenc_kafka.projections.store import ViewStore
 from pynenc_kafka.schemas.topology import partition_for
@@ -71,15 +72,34 @@ class ProjectionAccess:
             f"the projection of {self.spec.topics.events} kept being replaced; try again"
         )
 
-    def immutable[T](self, aggregate_key: str, read: Callable[[ViewStore], T | None]) -> T | None:
-        """A fact that never changes once written: served at once when present, else after the barrier."""
+    def immutable[T](self, aggregate_key: str | None, read: Callable[[ViewStore], T | None]) -> T | None:
+        """A fact that never changes once written: served at once when present, else after the barrier
+        of its aggregate's partition (of every partition when the key is not known)."""
 
         def look(projection: AppProjection) -> T | None:
             found = read(projection.store)
             if found is None:
-                projection.barrier.wait([partition_for(aggregate_key, projection.log.partitions)])
+                partitions = (
+                    None
+                    if aggregate_key is None
+                    else [partition_for(aggregate_key, projection.log.partitions)]
+                )
+                projection.barrier.wait(partitions)
                 found = read(projection.store)
             return found
+
+        return self.use(look)
+
+    def after_written[T](self, positions: Sequence[Position], read: Callable[[ViewStore], T]) -> T:
+        """``read`` once the projection applied this process's own writes at ``positions``: the
+        outcome of a request decided in log order (no need to ask Kafka where the log ends)."""
+
+        def look(projection: AppProjection) -> T:
+            ends: dict[int, int] = {}
+            for position in positions:
+                ends[position.partition] = max(ends.get(position.partition, 0), position.offset + 1)
+            projection.barrier.wait_for_written(ends)
+            return read(projection.store)
 
         return self.use(look)
 
