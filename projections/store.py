@@ -43,6 +43,7 @@ class View(StrEnum):
     SUB_INVOCATIONS = "sub_invocations"  # workflow id \0 sub-invocation id
     RUNNER_CONTEXTS = "runner_contexts"  # runner id -> context JSON
     APP_INFO = "app_info"  # app id -> AppInfo JSON
+    CLIENT_DATA = "client_data"  # content-hash reference key -> serialized value
     CHECKPOINT = "checkpoint"  # see ProjectionCheckpoint
 
 
@@ -67,8 +68,12 @@ class ViewBatch:
         self.batch.delete_range(b"", keys.END, self._handles[view])
 
 
-#: Views a purge empties; the checkpoint survives it.
-STATE_VIEWS = tuple(v for v in View if v is not View.CHECKPOINT)
+#: Views of the client data store: its purge empties them, and only them.
+CLIENT_DATA_VIEWS = (View.CLIENT_DATA,)
+#: Views of the state backend: its purge empties them; the client data and the checkpoint survive it.
+STATE_VIEWS = tuple(v for v in View if v is not View.CHECKPOINT and v not in CLIENT_DATA_VIEWS)
+#: Every view the events write (all but the checkpoint): what a replay must rebuild row for row.
+PROJECTED_VIEWS = STATE_VIEWS + CLIENT_DATA_VIEWS
 
 
 def _options() -> Options:

@@ -2,8 +2,9 @@
 
 The log is keyed by aggregate so that one aggregate's events stay in order on one
 partition: an invocation's registration, history, result and exception travel together,
-as do a workflow's run, data and sub-invocations, and a runner's context. An event
-about the app as a whole (its info, a purge) is keyed by the app id.
+as do a workflow's run, data and sub-invocations, and a runner's context. A client data
+value is keyed by its content-hash key. An event about the app as a whole (its info, a
+purge) is keyed by the app id.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class EventKind(StrEnum):
     RUNNER_CONTEXT_STORED = "RunnerContextStored", ("runner_id",)
     APP_INFO_STORED = "AppInfoStored", ()
     PURGED = "Purged", ()
+    CLIENT_DATA_STORED = "ClientDataStored", ("key",)
 
     @property
     def schema_name(self) -> str:
@@ -67,6 +69,17 @@ class EventKind(StrEnum):
         for name in self.aggregate_path:
             value = value[name]
         return app_id if not self.aggregate_path else str(value)
+
+
+class PurgeScope(StrEnum):
+    """What a ``Purged`` marker drops (its ``scope`` field; markers without one are ``STATE``).
+
+    pynenc purges each component on its own (``app.purge()`` calls them one by one): the
+    state backend's purge leaves the client data, and the client data store's leaves the state.
+    """
+
+    STATE = "state"
+    CLIENT_DATA = "client_data"
 
 
 _BY_NAME: dict[str, EventKind] = {kind.value: kind for kind in EventKind}

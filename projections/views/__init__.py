@@ -12,7 +12,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from pynenc_kafka.projections.store import ViewBatch
-from pynenc_kafka.projections.views import app_info, history, invocations, outcomes, runners, workflows
+from pynenc_kafka.projections.views import (
+    app_info,
+    client_data,
+    history,
+    invocations,
+    outcomes,
+    runners,
+    workflows,
+)
 from pynenc_kafka.schemas.kinds import EventKind
 
 #: Stages the rows of one event: (batch, app id, payload, partition, offset).
@@ -25,4 +33,5 @@ ROW_WRITERS: Mapping[EventKind, RowWriter] = {
     **workflows.WRITERS,
     **runners.WRITERS,
     **app_info.WRITERS,
+    **client_data.WRITERS,
 }

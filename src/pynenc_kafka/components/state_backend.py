@@ -8,9 +8,8 @@ a read barrier where another process's write must be visible.
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from itertools import batched
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from pynenc.state_backend.base_state_backend import BaseStateBackend, Invocation
 from pynenc.types import Params, Result
 
 from pynenc_kafka.components import payloads
+from pynenc_kafka.core.app_log import Record, publish_checked, purge_markers
 from pynenc_kafka.core.app_projection import (
     AppProjection,
     AppSpec,
@@ -38,9 +38,9 @@ from pynenc_kafka.producers.publisher import OutgoingEvent, Position
 from pynenc_kafka.producers.registrations import PublishedRegistrations
 from pynenc_kafka.projections.store import View, ViewStore
 from pynenc_kafka.projections.views import app_info, history, invocations, outcomes, runners, workflows
-from pynenc_kafka.schemas.kinds import EventKind
+from pynenc_kafka.schemas.kinds import EventKind, PurgeScope
 from pynenc_kafka.schemas.timestamps import to_micros
-from pynenc_kafka.schemas.topology import AppTopics, partition_for
+from pynenc_kafka.schemas.topology import AppTopics
 
 if TYPE_CHECKING:
     from pynenc.app import Pynenc
@@ -50,9 +50,6 @@ if TYPE_CHECKING:
     from pynenc.models.invocation_dto import InvocationDTO
     from pynenc.runner.runner_context import RunnerContext
     from pynenc.workflow import WorkflowIdentity
-
-#: (event kind, payload) of one event to publish; the kind names its aggregate key.
-Record = tuple[EventKind, dict[str, Any]]
 
 
 class KafkaStateBackend(BaseStateBackend[Params, Result]):
@@ -105,35 +102,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         fork-based runners, processes that only wrote and opened the views later failed their
         SIGTERM tests (see the README's notes on forked writers).
         """
-
-        def publish(projection: AppProjection) -> list[Position]:
-            events = [self._event(projection, kind, payload) for kind, payload in records]
-            events.extend(extra)
-            publisher = projection.clients.publisher
-            publisher.check_sizes(events, projection.log.max_message_bytes)
-            return publisher.publish(events)
-
-        return self._use(publish)
-
-    def _event(
-        self,
-        projection: AppProjection,
-        kind: EventKind,
-        payload: dict[str, Any],
-        partition: int | None = None,
-    ) -> OutgoingEvent:
-        """One encoded event of this app, on its aggregate's partition unless told otherwise."""
-        app_id, log = self.app.app_id, projection.log
-        key = kind.aggregate_key(app_id, payload)
-        return OutgoingEvent(
-            topic=log.name,
-            partition=partition_for(key, log.partitions) if partition is None else partition,
-            key=key.encode(),
-            value=projection.clients.codec.encode(
-                app_id, kind, payload, str(uuid.uuid4()), datetime.now(UTC)
-            ),
-            label=f"{kind} of {key!r} in app {app_id!r}",
-        )
+        return self._use(lambda projection: publish_checked(projection, records, *extra))
 
     def wait_for_all_async_operations(self) -> None:
         """Flush anything still in flight to Kafka (every write already waits for its ack).
@@ -374,17 +343,15 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
     def purge(self) -> None:
         """Drop the app's state from the views; the log keeps its history for audits.
 
-        A ``Purged`` marker goes to every partition, and the app leaves the registry.
+        A ``Purged`` marker of the state's scope goes to every partition, and the app leaves the
+        registry. The client data store's values stay, as with pynenc's own stores: ``app.purge()``
+        purges that store on its own.
         Returns once this process's views show the purge.
         """
 
-        def markers(projection: AppProjection) -> list[OutgoingEvent]:
-            partitions = projection.log.partitions
-            marker = {"purge_id": str(uuid.uuid4()), "partitions": partitions}
-            return [self._event(projection, EventKind.PURGED, marker, partition=p) for p in range(partitions)]
-
         try:
-            self._publish([], *self._use(markers), self._registry().tombstone(self.app.app_id))
+            markers = self._use(lambda projection: purge_markers(projection, PurgeScope.STATE))
+            self._publish([], *markers, self._registry().tombstone(self.app.app_id))
         finally:
             self._registrations.forget()
         self._runner_context_cache.clear()

@@ -1,0 +1,77 @@
+"""Writing to an app's log: its events encoded, size-checked, published, acknowledged.
+
+Every component that writes the app's log (the state backend, the client data store) goes
+through these, so an event is keyed, partitioned, encoded and checked in one way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pynenc_kafka.core.app_projection import AppProjection
+from pynenc_kafka.producers.publisher import LARGE_VALUE_ADVICE, OutgoingEvent, Position
+from pynenc_kafka.schemas.kinds import EventKind, PurgeScope
+from pynenc_kafka.schemas.topology import partition_for
+
+#: (event kind, payload) of one event to publish; the kind names its aggregate key.
+Record = tuple[EventKind, dict[str, Any]]
+
+
+def app_event(
+    projection: AppProjection,
+    kind: EventKind,
+    payload: dict[str, Any],
+    partition: int | None = None,
+) -> OutgoingEvent:
+    """One encoded event of the projection's app, on its aggregate's partition unless told otherwise.
+
+    :param AppProjection projection: The app's projection (its log, its clients' codec).
+    :param EventKind kind: The event's kind.
+    :param dict payload: Its payload record.
+    :param partition: The partition to write to; ``None``: the aggregate's.
+    """
+    app_id, log = projection.topics.app_id, projection.log
+    key = kind.aggregate_key(app_id, payload)
+    return OutgoingEvent(
+        topic=log.name,
+        partition=partition_for(key, log.partitions) if partition is None else partition,
+        key=key.encode(),
+        value=projection.clients.codec.encode(app_id, kind, payload, str(uuid.uuid4()), datetime.now(UTC)),
+        label=f"{kind} of {key!r} in app {app_id!r}",
+    )
+
+
+def publish_checked(
+    projection: AppProjection,
+    records: Sequence[Record],
+    *extra: OutgoingEvent,
+    advice: str = LARGE_VALUE_ADVICE,
+) -> list[Position]:
+    """Encode ``records``, refuse the call if any event is too large, else publish all and wait once.
+
+    :param AppProjection projection: The app's projection.
+    :param records: The call's events, in order.
+    :param extra: Events already encoded (purge markers, a registry entry), published after them.
+    :param str advice: What to do about an event over the limits, ending the error's message.
+    :return: Their positions, in order.
+    :raises EventTooLargeError: If any is over Kafka's limits; then nothing was written.
+    """
+    events = [app_event(projection, kind, payload) for kind, payload in records]
+    events.extend(extra)
+    publisher = projection.clients.publisher
+    publisher.check_sizes(events, projection.log.max_message_bytes, advice)
+    return publisher.publish(events)
+
+
+def purge_markers(projection: AppProjection, scope: PurgeScope) -> list[OutgoingEvent]:
+    """One ``Purged`` marker of one new purge on every partition of the log.
+
+    The views drop ``scope``'s rows once every partition's marker was applied (see
+    :mod:`pynenc_kafka.projections.purge_hold`), so nothing written before survives it.
+    """
+    partitions = projection.log.partitions
+    marker = {"purge_id": str(uuid.uuid4()), "partitions": partitions, "scope": scope.value}
+    return [app_event(projection, EventKind.PURGED, marker, partition=p) for p in range(partitions)]
