@@ -23,7 +23,7 @@ from pynenc_kafka.core.conf import ConfigClientDataStoreKafka
 from pynenc_kafka.core.fork_bridge import SERVER as FORK_BRIDGE
 from pynenc_kafka.core.fork_bridge import through_parent
 from pynenc_kafka.core.projection_access import ProjectionAccess
-from pynenc_kafka.observability.server import serve_metrics_once
+from pynenc_kafka.observability.server import serve_configured_metrics
 from pynenc_kafka.producers.publisher import RAISE_LIMIT_ADVICE, OutgoingEvent, Position
 from pynenc_kafka.projections.views import client_data
 from pynenc_kafka.schemas.kinds import EventKind, PurgeScope
@@ -49,12 +49,7 @@ class KafkaClientDataStore(BaseClientDataStore):
         self._reads = ProjectionAccess(self.spec)
         self.bridge_seconds = self.conf.kafka_fork_bridge_seconds
         FORK_BRIDGE.register(self)
-        if self.conf.kafka_metrics_port:
-            serve_metrics_once(
-                int(self.conf.kafka_metrics_port),
-                self.conf.kafka_metrics_address,
-                int(self.conf.kafka_ready_max_lag),
-            )
+        serve_configured_metrics(self.conf)
 
     @cached_property
     def conf(self) -> ConfigClientDataStoreKafka:

@@ -33,7 +33,7 @@ from pynenc_kafka.core.fork_bridge import through_parent
 from pynenc_kafka.core.projection_access import ProjectionAccess
 from pynenc_kafka.core.registry import AppRegistry
 from pynenc_kafka.core.runtime import RUNTIME
-from pynenc_kafka.observability.server import serve_metrics_once
+from pynenc_kafka.observability.server import serve_configured_metrics
 from pynenc_kafka.producers.publisher import OutgoingEvent, Position
 from pynenc_kafka.producers.registrations import PublishedRegistrations
 from pynenc_kafka.projections.store import View, ViewStore
@@ -68,12 +68,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         self._reads = ProjectionAccess(self.spec)
         self.bridge_seconds = self.conf.kafka_fork_bridge_seconds
         FORK_BRIDGE.register(self)
-        if self.conf.kafka_metrics_port:
-            serve_metrics_once(
-                int(self.conf.kafka_metrics_port),
-                self.conf.kafka_metrics_address,
-                int(self.conf.kafka_ready_max_lag),
-            )
+        serve_configured_metrics(self.conf)
         self._registrations = PublishedRegistrations()
 
     @cached_property
