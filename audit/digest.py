@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from pynenc_kafka.projections.store import STATE_VIEWS, View, ViewStore
+from pynenc_kafka.projections.store import PROJECTED_VIEWS, View, ViewStore
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class ViewMismatch:
         return self.left.view
 
 
-def digests(store: ViewStore, views: Iterable[View] = STATE_VIEWS) -> dict[View, ViewDigest]:
+def digests(store: ViewStore, views: Iterable[View] = PROJECTED_VIEWS) -> dict[View, ViewDigest]:
     """The digest of every view of ``store`` (the checkpoint excluded by default)."""
     return {view: ViewDigest.of(store, view) for view in views}
 
@@ -114,7 +114,7 @@ class StoreComparison:
         return not self.mismatches
 
 
-def compare(left: ViewStore, right: ViewStore, views: Iterable[View] = STATE_VIEWS) -> StoreComparison:
+def compare(left: ViewStore, right: ViewStore, views: Iterable[View] = PROJECTED_VIEWS) -> StoreComparison:
     """Compare two stores view by view (the checkpoint excluded by default)."""
     wanted = list(views)
     a, b = digests(left, wanted), digests(right, wanted)

@@ -24,7 +24,7 @@ from typing import Any, cast
 
 from pynenc_kafka.audit.log_reader import LogReader, OffsetRange
 from pynenc_kafka.schemas.codec import Event, EventCodec, UndecodableEventError
-from pynenc_kafka.schemas.kinds import EventKind
+from pynenc_kafka.schemas.kinds import EventKind, PurgeScope
 from pynenc_kafka.schemas.topology import partition_for
 
 
@@ -105,10 +105,19 @@ def summarize(event: Event, invocation_id: str) -> str:
     if kind is EventKind.WORKFLOW_DATA_SET:
         return f"workflow data {p['key']!r} set ({len(p['serialized_value'])} chars)"
     if kind is EventKind.PURGED:
+        if p.get("scope", PurgeScope.STATE) == PurgeScope.CLIENT_DATA:
+            return f"the app's client data purged (purge {p['purge_id']})"
         return f"all state of the app purged (purge {p['purge_id']})"
+    if kind is EventKind.CLIENT_DATA_STORED:
+        return f"client data {p['key']} stored ({len(p['value'])} chars)"
     if kind is EventKind.RUNNER_CONTEXT_STORED:
         return f"runner {p['runner_id']} ({p['runner_cls']}) on {p['hostname']} pid {p['pid']}"
     return kind
+
+
+def _purges_state(event: Event) -> bool:
+    """Whether ``event`` is a purge of the app's state (a client data purge leaves invocations be)."""
+    return event.kind is EventKind.PURGED and event.payload.get("scope", PurgeScope.STATE) == PurgeScope.STATE
 
 
 def _mentions(value: Any, invocation_id: str) -> bool:
@@ -151,7 +160,7 @@ class InvocationTrail:
         own = self._scan(
             [partition_for(invocation_id, self._reader.partitions)],
             lambda key: key == own_key or key == self._app_key,
-            lambda key, event: key == invocation_id or event.kind is EventKind.PURGED,
+            lambda key, event: key == invocation_id or _purges_state(event),
             invocation_id,
         )
         links: list[TrailEntry] = []

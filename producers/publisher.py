@@ -27,6 +27,9 @@ from pynenc_kafka.schemas.access import acl_to_add, client_principal
 #: Bytes Kafka adds around one record in a batch, kept free below the size limit.
 RECORD_OVERHEAD = 128
 _PRODUCER_DEFAULT_MAX = 1_000_000
+#: What to do about an event over the limits, unless the caller knows better.
+RAISE_LIMIT_ADVICE = "Raise PYNENC__KAFKA_MAX_MESSAGE_BYTES (new topics) or the topic's max.message.bytes"
+LARGE_VALUE_ADVICE = f"{RAISE_LIMIT_ADVICE}, or keep large values in pynenc's client data store."
 #: Delivery errors of records librdkafka dropped because the producer failed for good.
 _FATAL_PURGES = frozenset({KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT, KafkaError._FATAL})
 
@@ -160,11 +163,14 @@ class EventPublisher:
                 return False
         return True
 
-    def check_sizes(self, events: Sequence[OutgoingEvent], topic_max_bytes: int) -> None:
+    def check_sizes(
+        self, events: Sequence[OutgoingEvent], topic_max_bytes: int, advice: str = LARGE_VALUE_ADVICE
+    ) -> None:
         """Refuse the whole call if any event is over Kafka's limits, before producing any.
 
         :param events: The call's events.
         :param int topic_max_bytes: The destination topic's ``max.message.bytes``.
+        :param str advice: What the caller can do, ending the error's message.
         :raises EventTooLargeError: Naming the event, its size and the settings to raise.
         """
         limit = min(self.max_request_bytes, topic_max_bytes) - RECORD_OVERHEAD
@@ -175,9 +181,7 @@ class EventPublisher:
                 raise EventTooLargeError(
                     f"{event.label} is {size:,} bytes encoded, over the {limit:,} bytes Kafka accepts "
                     f"per event (producer message.max.bytes={self.max_request_bytes:,}, topic "
-                    f"{event.topic!r} max.message.bytes={topic_max_bytes:,}); nothing was written. "
-                    "Raise PYNENC__KAFKA_MAX_MESSAGE_BYTES (new topics) or the topic's max.message.bytes, "
-                    "or keep large values in pynenc's client data store."
+                    f"{event.topic!r} max.message.bytes={topic_max_bytes:,}); nothing was written. {advice}"
                 )
 
     def publish(self, events: Sequence[OutgoingEvent]) -> list[Position]:

@@ -48,6 +48,7 @@ class View(StrEnum):
     ORCH_OUTCOMES = "orch_outcomes"  # transition request id -> outcome JSON
     ORCH_BLOCKING = "orch_blocking"  # blocking control's graph (see views/blocking.py)
     ATOMIC_SERVICE = "atomic_service"  # atomic-service executions (see views/atomic_service.py)
+    CLIENT_DATA = "client_data"  # content-hash reference key -> serialized value
     CHECKPOINT = "checkpoint"  # see ProjectionCheckpoint
 
 
@@ -76,8 +77,23 @@ class ViewBatch:
         self.batch.delete_range(b"", keys.END, self._handles[view])
 
 
-#: Views a purge empties; the checkpoint survives it.
-STATE_VIEWS = tuple(v for v in View if v is not View.CHECKPOINT)
+#: Views of the client data store: its purge empties them, and only them.
+CLIENT_DATA_VIEWS = (View.CLIENT_DATA,)
+#: Views of the orchestrator: its purge empties them, and only them.
+ORCHESTRATION_VIEWS = (
+    View.ORCH_INVOCATIONS,
+    View.ORCH_INDEX,
+    View.ORCH_OUTCOMES,
+    View.ORCH_BLOCKING,
+    View.ATOMIC_SERVICE,
+)
+#: Views of the state backend: its purge empties them; the other components' views and the
+#: checkpoint survive it.
+STATE_VIEWS = tuple(
+    v for v in View if v is not View.CHECKPOINT and v not in CLIENT_DATA_VIEWS + ORCHESTRATION_VIEWS
+)
+#: Every view the events write (all but the checkpoint): what a replay must rebuild row for row.
+PROJECTED_VIEWS = STATE_VIEWS + CLIENT_DATA_VIEWS + ORCHESTRATION_VIEWS
 
 
 def _options() -> Options:

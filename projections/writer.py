@@ -15,17 +15,23 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Iterable
-from typing import cast
+from typing import Any, cast
 
 from pynenc_kafka.projections.batch_codec import BatchEventCodec
 from pynenc_kafka.projections.checkpoint import CheckpointState, ProjectionCheckpoint
 from pynenc_kafka.projections.observer import UNOBSERVED, ProjectionObserver
 from pynenc_kafka.projections.purge_hold import LogRecord, PurgeHold
 from pynenc_kafka.projections.staged import StagedView
-from pynenc_kafka.projections.store import STATE_VIEWS, ViewStore
+from pynenc_kafka.projections.store import (
+    CLIENT_DATA_VIEWS,
+    ORCHESTRATION_VIEWS,
+    STATE_VIEWS,
+    View,
+    ViewStore,
+)
 from pynenc_kafka.projections.views import DECIDERS, ROW_WRITERS
 from pynenc_kafka.schemas.codec import UndecodableEventError
-from pynenc_kafka.schemas.kinds import EventKind
+from pynenc_kafka.schemas.kinds import EventKind, PurgeScope
 
 logger = logging.getLogger("pynenc_kafka.projector")
 
@@ -94,7 +100,7 @@ class ViewWriter:
             if event.kind is EventKind.PURGED:
                 released = hold.marker(event.payload, partition)
                 if released is not None:
-                    for view in STATE_VIEWS:
+                    for view in self._purged_views(event.payload, partition, offset):
                         staged.clear(view)
                     work.extendleft(reversed(released))
             elif (decide := DECIDERS.get(event.kind)) is not None:
@@ -112,6 +118,29 @@ class ViewWriter:
         if (skipped := sum(state.skipped.values()) - skipped_before) > 0:
             self.observer.skipped(skipped)
         return {p: state.next_offsets[p] for p in touched}
+
+    def _purged_views(self, marker: dict[str, Any], partition: int, offset: int) -> tuple[View, ...]:
+        """The views a completed purge empties: its scope's (a marker from before scopes: the state's).
+
+        A scope this version does not know (a newer writer's) empties nothing and is reported:
+        dropping views it was not meant for would lose data nobody purged.
+        """
+        scope = marker.get("scope") or PurgeScope.STATE
+        if scope == PurgeScope.STATE:
+            return STATE_VIEWS
+        if scope == PurgeScope.CLIENT_DATA:
+            return CLIENT_DATA_VIEWS
+        if scope == PurgeScope.ORCHESTRATION:
+            return ORCHESTRATION_VIEWS
+        logger.warning(
+            "purge %s at %s partition %d offset %d has scope %r, unknown to this version: nothing dropped",
+            marker["purge_id"],
+            self.topic,
+            partition,
+            offset,
+            scope,
+        )
+        return ()
 
     def _skip(self, partition: int, offset: int, why: str) -> None:
         self.state.skipped[partition] = self.state.skipped.get(partition, 0) + 1

@@ -5,8 +5,11 @@ the writer schema's parsing canonical form + the Avro binary body, as the Avro
 specification defines, so any Avro reader can tell the schema from the bytes.
 
 Decoding accepts every fingerprint in :attr:`EventCodec.known_schemas`: the current
-schema and every released one (``released/event-<version>.json``, parsing canonical
-form), resolved to the current one, so events written by any release stay readable.
+schema and every released one (``released/event-<version>.json``), resolved to the current
+one, so events written by any release stay readable. A released file is the full schema,
+logical types included (its fingerprint is that of its parsing canonical form): Avro readers
+convert timestamps by the *writer's* logical types, so a canonical form, which drops them,
+would decode an old event's times as bare integers.
 """
 
 from __future__ import annotations

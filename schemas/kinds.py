@@ -6,7 +6,7 @@ as do a workflow's run, data and sub-invocations, and a runner's context. An eve
 about the app as a whole (its info, a purge) is keyed by the app id. The orchestrator's
 events about an invocation are keyed by its *decision key*: the invocation id, or, when its
 task limits how many run at once, what its runs compete for, so that competing requests are
-decided in one partition's order.
+decided in one partition's order. A client data value is keyed by its content-hash key.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ class EventKind(StrEnum):
     ATOMIC_SERVICE_EXECUTIONS_PURGED = "AtomicServiceExecutionsPurged", ()
     # Not in the log: the compacted runners topic carries it (see topology.AppTopics.runners).
     RUNNER_HEARTBEAT = "RunnerHeartbeat", ("runner_id",)
+    CLIENT_DATA_STORED = "ClientDataStored", ("key",)
 
     @property
     def schema_name(self) -> str:
@@ -87,6 +88,19 @@ class EventKind(StrEnum):
         for name in self.aggregate_path:
             value = value[name]
         return app_id if not self.aggregate_path else str(value)
+
+
+class PurgeScope(StrEnum):
+    """What a ``Purged`` marker drops (its ``scope`` field; markers without one are ``STATE``).
+
+    pynenc purges each component on its own (``app.purge()`` calls them one by one): the
+    state backend's purge leaves the client data and the orchestration, the client data store's
+    and the orchestrator's leave the others' views.
+    """
+
+    STATE = "state"
+    CLIENT_DATA = "client_data"
+    ORCHESTRATION = "orchestration"
 
 
 _BY_NAME: dict[str, EventKind] = {kind.value: kind for kind in EventKind}

@@ -19,6 +19,7 @@ from pynenc_kafka.projections.views import (
     app_info,
     atomic_service,
     blocking,
+    client_data,
     history,
     invocations,
     orchestration,
@@ -40,6 +41,7 @@ ROW_WRITERS: Mapping[EventKind, RowWriter] = {
     **workflows.WRITERS,
     **runners.WRITERS,
     **app_info.WRITERS,
+    **client_data.WRITERS,
 }
 
 DECIDERS: Mapping[EventKind, Decider] = {

@@ -74,12 +74,3 @@ def ready(store: ViewStore) -> Iterator[str]:
     start = keys.prefix("ready")
     for key, _ in store.scan_prefix(View.ORCH_BLOCKING, start):
         yield key[len(start) + 12 :].decode()
-
-
-def nodes(store: ViewStore) -> list[str]:
-    """Every invocation of the graph, waiting or waited for."""
-    found: set[str] = set()
-    for key, _ in store.scan_prefix(View.ORCH_BLOCKING, keys.prefix("for")):
-        caller, waited = key.split(keys.SEP)[1:3]
-        found.update((caller.decode(), waited.decode()))
-    return sorted(found)

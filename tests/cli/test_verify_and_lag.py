@@ -13,7 +13,7 @@ from pynenc.invocation.status import InvocationStatus
 
 from pynenc_kafka.core.runtime import RUNTIME
 from pynenc_kafka.projections import keys
-from pynenc_kafka.projections.store import STATE_VIEWS, View, ViewStore
+from pynenc_kafka.projections.store import PROJECTED_VIEWS, View, ViewStore
 from pynenc_kafka.schemas.codec import EventCodec
 from pynenc_kafka.schemas.kinds import EventKind
 from pynenc_kafka.schemas.topology import partition_for
@@ -47,7 +47,9 @@ def test_verify_passes_on_a_healthy_projection_even_across_a_purge(
     verified = run_cli(capsys, "verify", "--app", be.app.app_id)
     assert verified.code == 0, verified.out + verified.err
     assert "verify ok" in verified.out
-    assert f"({sum(end_offsets(app_instance).values()):,} events; {len(STATE_VIEWS)} views" in verified.out
+    assert (
+        f"({sum(end_offsets(app_instance).values()):,} events; {len(PROJECTED_VIEWS)} views" in verified.out
+    )
 
 
 def test_verify_names_the_view_and_key_a_tampered_projection_differs_in(

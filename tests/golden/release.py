@@ -2,8 +2,9 @@
 
     python -m tests.golden.release VERSION
 
-writes ``schemas/released/event-VERSION.json`` (the schema's parsing canonical form, which the
-codec accepts as a writer schema forever after) and ``tests/golden/VERSION/``: one event of each
+writes ``schemas/released/event-VERSION.json`` (the full schema, named types inlined, which the
+codec accepts as a writer schema forever after; not the parsing canonical form, which drops the
+logical types fastavro converts timestamps by) and ``tests/golden/VERSION/``: one event of each
 payload type encoded with it (``<Kind>.bin``) and what it must decode to (``expected.json``).
 Every kind needs a sample below, so a new kind cannot be released without golden bytes.
 """
@@ -16,9 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fastavro.schema import to_parsing_canonical_form
+from fastavro.schema import load_schema
 
-from pynenc_kafka.schemas import SCHEMA_DIR
+from pynenc_kafka.schemas import EVENT_SCHEMA_NAME, SCHEMA_DIR
 from pynenc_kafka.schemas.codec import EventCodec
 from pynenc_kafka.schemas.kinds import EventKind
 
@@ -72,6 +73,8 @@ def samples() -> dict[str, dict[str, Any]]:
                 "reason": "",
             },
             "AtomicServiceExecutionsPurged": {"run_ids": ["run-0"]},
+            "Purged": {"partitions": 3, "purge_id": "p-2", "scope": "client_data"},
+            "ClientDataStored": {"key": "__pynenc__client_data__:0f1e", "value": '{"large": "value"}'},
             "RunnerHeartbeat": {
                 "runner_id": "runner-1",
                 "created_at": AT,
@@ -84,12 +87,23 @@ def samples() -> dict[str, dict[str, Any]]:
     return found
 
 
+def _without_fastavro_keys(value: Any) -> Any:
+    """A loaded schema as plain JSON: fastavro's own ``__…`` keys left out."""
+    if isinstance(value, dict):
+        return {k: _without_fastavro_keys(v) for k, v in value.items() if not k.startswith("__")}
+    if isinstance(value, list):
+        return [_without_fastavro_keys(v) for v in value]
+    return value
+
+
 def release(version: str) -> None:
-    """Write the release files of ``version`` (refusing to overwrite another schema's)."""
+    """Write the release files of ``version`` (an unpublished version's are written again)."""
     codec = EventCodec()
-    canonical = to_parsing_canonical_form(codec.schema)
+    full = _without_fastavro_keys(
+        load_schema(str(SCHEMA_DIR / f"{EVENT_SCHEMA_NAME}.avsc"), _write_hint=False)
+    )
     schema_file = SCHEMA_DIR / "released" / f"event-{version}.json"
-    schema_file.write_text(canonical)
+    schema_file.write_text(json.dumps(full, sort_keys=True, separators=(",", ":")))
     folder = GOLDEN / version
     folder.mkdir(exist_ok=True)
     payloads = samples()

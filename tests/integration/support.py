@@ -17,7 +17,7 @@ from pynenc import Pynenc
 from pynenc_kafka.components.state_backend import KafkaStateBackend
 from pynenc_kafka.core.app_projection import AppProjection
 from pynenc_kafka.projections.projector import Projector
-from pynenc_kafka.projections.store import STATE_VIEWS, ViewStore
+from pynenc_kafka.projections.store import PROJECTED_VIEWS, ViewStore
 from pynenc_kafka.projections.writer import ViewWriter
 from pynenc_kafka.schemas.kinds import EventKind
 from pynenc_kafka.schemas.topology import partition_for
@@ -125,5 +125,5 @@ def fresh_replay(app: Pynenc, folder: Path) -> ViewStore:
 
 
 def view_rows(store: ViewStore) -> dict[str, list[tuple[bytes, bytes]]]:
-    """Every row of every state view (not the checkpoint), for comparing projections."""
-    return {view.value: list(store.scan(view)) for view in STATE_VIEWS}
+    """Every row of every projected view (not the checkpoint), for comparing projections."""
+    return {view.value: list(store.scan(view)) for view in PROJECTED_VIEWS}

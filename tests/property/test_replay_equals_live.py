@@ -1,12 +1,13 @@
 """Property: any sequence of backend operations, applied live, equals its replay from the log.
 
-Hypothesis generates sequences of :class:`KafkaStateBackend` operations on a small id space
-(invocations, workflows and runners collide, several history entries share a microsecond,
-results and workflow data are overwritten, purges fall anywhere). Each example applies them
-to a fresh app, waits until the live projection applied the whole log, and then:
+Hypothesis generates sequences of :class:`KafkaStateBackend` and :class:`KafkaClientDataStore`
+operations on a small id space (invocations, workflows and runners collide, several history
+entries share a microsecond, results and workflow data are overwritten, purges of either
+component fall anywhere). Each example applies them to a fresh app, waits until the live
+projection applied the whole log, and then:
 
 - replays the log into fresh folders, through a projector of its own and through the CLI's
-  :class:`LogReplay`, and asserts that every state view equals the live one, row for row;
+  :class:`LogReplay`, and asserts that every view equals the live one, row for row;
 - asks the backend a few questions whose answers a simple model of the operations knows
   (latest result, exception and workflow data, history since the last purge…), so views
   that are consistently wrong on both sides fail too.
@@ -30,6 +31,7 @@ from pynenc import Pynenc, PynencBuilder
 from pynenc.app_info import AppInfo
 from pynenc.arguments import Arguments
 from pynenc.call import Call
+from pynenc.client_data_store.base_client_data_store import _generate_key
 from pynenc.identifiers.invocation_id import InvocationId
 from pynenc.identifiers.task_id import TaskId
 from pynenc.invocation import DistributedInvocation
@@ -68,6 +70,7 @@ BASE = datetime(2024, 2, 29, 12, 0, 0, 500_000, tzinfo=UTC)
 MICROS = 4  # history times are BASE + 0..3 µs: entries often share a microsecond
 MISSING = object()
 ERRORS: dict[str, type[Exception]] = {"ValueError": ValueError, "RuntimeError": RuntimeError}
+CLIENT_VALUES = tuple(letter * 1500 for letter in "xyz")  # over pynenc's min_size_to_cache
 
 
 # -- operations ------------------------------------------------------------------------------
@@ -190,7 +193,19 @@ class StoreAppInfo:
 
 @dataclass(frozen=True)
 class Purge:
-    """``purge``."""
+    """``purge`` of the state backend (the client data stays)."""
+
+
+@dataclass(frozen=True)
+class StoreClientData:
+    """The client data store keeps a large value (``serialize``: stored under its content's key)."""
+
+    value: str
+
+
+@dataclass(frozen=True)
+class PurgeClientData:
+    """``purge`` of the client data store (the state stays)."""
 
 
 Op = (
@@ -204,6 +219,8 @@ Op = (
     | StoreRunnerContext
     | StoreAppInfo
     | Purge
+    | StoreClientData
+    | PurgeClientData
 )
 
 ids = st.sampled_from(INVOCATIONS)
@@ -248,10 +265,11 @@ common_ops: list[st.SearchStrategy[Op]] = [
     st.builds(StoreSubInvocation, ids, ids),
     st.builds(StoreRunnerContext, runners),
     st.builds(StoreAppInfo, st.sampled_from(["mod.one", "mod.two"])),
+    st.builds(StoreClientData, st.sampled_from(CLIENT_VALUES)),
 ]
-#: Every operation in any order, a purge about once in twenty. Chunks of a plain ``st.lists``
+#: Every operation in any order, a purge of each kind about once in twenty. Chunks of a plain ``st.lists``
 #: would mostly be shorter than ten operations; chunks of chunks reach 30 often and still shrink well.
-any_op = st.one_of(*common_ops, *common_ops, st.just(Purge()))
+any_op = st.one_of(*common_ops, *common_ops, st.just(Purge()), st.just(PurgeClientData()))
 operations = st.lists(st.lists(any_op, min_size=1, max_size=6), max_size=5).map(
     lambda chunks: [op for chunk in chunks for op in chunk]
 )
@@ -285,8 +303,12 @@ def history_entry(op: AddHistory) -> InvocationHistory:
 
 
 def apply(op: Op, be: KafkaStateBackend, bound: dict[str, Task]) -> None:
-    """Perform ``op`` through the backend."""
+    """Perform ``op`` through the backend (or the app's client data store)."""
     match op:
+        case StoreClientData(value=value):
+            be.app.client_data_store.serialize(value)
+        case PurgeClientData():
+            be.app.client_data_store.purge()
         case Register(entries=entries, as_dto=True):
             be._upsert_invocations([dto_pair(e, bound) for e in entries])
         case Register(entries=entries):
@@ -342,6 +364,7 @@ class Model:
     app_id: str
     state: State
     writes: int = 0
+    client_data: set[str] = field(default_factory=set)  # values stored since the last client data purge
 
     def record(self, op: Op, bound: dict[str, Task]) -> None:
         """Account for ``op``, applied after every operation recorded so far."""
@@ -375,6 +398,10 @@ class Model:
                 s.app_info = AppInfo(app_id=self.app_id, module=module)
             case Purge():
                 self.state = State()
+            case StoreClientData(value=value):
+                self.client_data.add(value)
+            case PurgeClientData():
+                self.client_data = set()
 
     def _store_runner(self, runner: Runner) -> None:
         """Mirror ``BaseStateBackend.store_runner_context``: written once per id until a purge."""
@@ -454,6 +481,14 @@ def check_answers(be: KafkaStateBackend, model: Model) -> None:
     for runner_id in RUNNERS:
         want = s.runners.get(runner_id)
         assert described(be._get_runner_context(runner_id)) == described(want and want.context()), runner_id
+    cds = be.app.client_data_store
+    for value in CLIENT_VALUES:
+        key = _generate_key(be.app.serializer.serialize(value))
+        if value in model.client_data:
+            assert cds._retrieve(key) == be.app.serializer.serialize(value)
+        else:
+            with pytest.raises(KeyError):
+                cds._retrieve(key)
     if s.app_info is None:
         with pytest.raises(KeyError):
             be.get_app_info()
@@ -504,13 +539,18 @@ def first_difference(live: Rows, other: Rows) -> str:
 @given(ops=operations)
 def test_replaying_the_log_equals_the_live_views(kafka_bootstrap: str, ops: list[Op]) -> None:
     app: Pynenc = (
-        PynencBuilder().app_id(unique_app_id("prop-replay")).kafka(bootstrap_servers=kafka_bootstrap).build()
+        PynencBuilder()
+        .app_id(unique_app_id("prop-replay"))
+        .kafka(bootstrap_servers=kafka_bootstrap)
+        .custom_config(client_data_store_cls="KafkaClientDataStore")
+        .build()
     )
     bound = {name: app.task(func) for name, func in TASK_FUNCS.items()}
     be = backend(app)  # first use: pynenc stores the app's info
     model = Model(app.app_id, State(app_info=AppInfo.from_app(app)))
     event(f"{len(ops) // 10 * 10}-{len(ops) // 10 * 10 + 9} operations")
     event(f"{sum(isinstance(op, Purge) for op in ops)} purges")
+    event(f"{sum(isinstance(op, PurgeClientData) for op in ops)} client data purges")
     try:
         for op in ops:
             apply(op, be, bound)

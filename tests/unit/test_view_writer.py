@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
-from pynenc_kafka.projections.store import STATE_VIEWS, View, ViewStore
+from pynenc_kafka.projections.store import PROJECTED_VIEWS, View, ViewStore
 from pynenc_kafka.projections.views import history, outcomes
 from pynenc_kafka.projections.writer import ViewWriter
 from pynenc_kafka.schemas.kinds import EventKind
@@ -27,7 +27,7 @@ def store(tmp_path: Path) -> Iterator[ViewStore]:
 
 
 def rows(store: ViewStore) -> dict[View, list[tuple[bytes, bytes]]]:
-    return {view: list(store.scan(view)) for view in STATE_VIEWS}
+    return {view: list(store.scan(view)) for view in PROJECTED_VIEWS}
 
 
 def status(log: MemoryLog, partition: int, invocation_id: str, name: str, at: int) -> None:

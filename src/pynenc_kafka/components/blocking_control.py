@@ -52,9 +52,3 @@ class KafkaBlockingControl(BaseBlockingControl):
             ).is_available_for_run():
                 found += 1
                 yield InvocationId(invocation_id)
-
-    def purge(self) -> None:
-        """Release every invocation of the graph: nothing waits for anything any more."""
-        nodes = self._log.reads.fresh(lambda store: blocking.nodes(store), self._log.app_id)
-        if nodes:
-            self._log.publish([(EventKind.WAITERS_RELEASED, {"waited_id": node}) for node in nodes])

@@ -31,11 +31,28 @@ class RunningConcurrencyError(InvocationStatusTransitionError):
 
     It is a transition error to pynenc (the run does not start); the orchestrator has already
     rerouted the invocation, or marked it CONCURRENCY_CONTROLLED_FINAL, as its task says.
+
+    :param str invocation_id: The invocation refused.
+    :param str existing_invocation_id: The invocation of its group that runs (pynenc's name for it).
     """
 
-    def __init__(self, invocation_id: str, holder: str) -> None:
+    def __init__(self, invocation_id: str, existing_invocation_id: str) -> None:
         super().__init__(InvocationStatus.PENDING, InvocationStatus.RUNNING, frozenset())
-        self.args = (f"invocation:{invocation_id} may not run while invocation:{holder} of its group runs",)
+        self.invocation_id = invocation_id
+        self.existing_invocation_id = existing_invocation_id
+
+    def __str__(self) -> str:
+        return (
+            f"invocation:{self.invocation_id} may not run while invocation:{self.existing_invocation_id} "
+            "of its concurrency group runs"
+        )
+
+    def _to_json_dict(self) -> dict[str, Any]:
+        return {"invocation_id": self.invocation_id, "existing_invocation_id": self.existing_invocation_id}
+
+    @classmethod
+    def _from_json_dict(cls, json_dict: dict[str, Any]) -> RunningConcurrencyError:
+        return cls(json_dict["invocation_id"], json_dict["existing_invocation_id"])
 
 
 def decision_of(invocation: DistributedInvocation[Any, Any]) -> tuple[str, str | None]:
@@ -94,6 +111,10 @@ class DecisionKeys:
         """Drop what this process knows of forgotten invocations."""
         for invocation_id in invocation_ids:
             self._known.pop(invocation_id, None)
+
+    def clear(self) -> None:
+        """Forget everything (the orchestrator's views were purged)."""
+        self._known.clear()
 
     def _remember(self, invocation_id: str, decision: tuple[str, str | None]) -> None:
         self._known[invocation_id] = decision

@@ -31,7 +31,7 @@ from pynenc_kafka.core.app_projection import AppSpec
 from pynenc_kafka.core.conf import ConfigKafkaProjection
 from pynenc_kafka.projections.store import ViewStore
 from pynenc_kafka.projections.views import orchestration
-from pynenc_kafka.schemas.kinds import EventKind
+from pynenc_kafka.schemas.kinds import EventKind, PurgeScope
 from pynenc_kafka.schemas.timestamps import from_micros, to_micros
 
 if TYPE_CHECKING:
@@ -301,12 +301,12 @@ class KafkaOrchestrator(BaseOrchestrator):
         self._keys.forget(invocation_ids)
 
     def purge(self) -> None:
-        """Forget every invocation, the blocking graph, the runners and atomic-service executions of
-        the app (the log keeps their history for audits; other components' data stays)."""
-        rows = self._log.reads.fresh(lambda store: list(orchestration.all_rows(store)))
-        self._forget([InvocationId(r["invocation_id"]) for r in rows])
-        self._blocking_control.purge()
-        self._runners.purge()
+        """Drop the orchestrator's views (invocations, blocking graph, atomic-service executions) with
+        a scoped purge marker, and every runner's heartbeat; the log keeps their history for audits
+        and the other components' views stay."""
+        self._log.purge(PurgeScope.ORCHESTRATION)
+        self._keys.clear()
+        self._runners.purge_heartbeats()
 
     # -- runners, recovery and atomic-service executions -------------------------------------------
 

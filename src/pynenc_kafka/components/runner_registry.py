@@ -231,11 +231,8 @@ class RunnerRegistry:
             self._log.publish([(EventKind.ATOMIC_SERVICE_EXECUTIONS_PURGED, payload)])
         return len(dropped)
 
-    def purge(self) -> None:
-        """Forget every execution and every runner's heartbeat."""
-        runs = [e.atomic_service_run_id for e in self._executions()]
-        if runs:
-            self._log.publish([(EventKind.ATOMIC_SERVICE_EXECUTIONS_PURGED, {"run_ids": runs})])
+    def purge_heartbeats(self) -> None:
+        """Forget every runner's heartbeat (tombstones: compaction drops them)."""
         table = self._table()
         tombstones = [table.tombstone(runner_id) for runner_id in table.read(self._log.app_id)]
         if tombstones:

@@ -8,7 +8,6 @@ a read barrier where another process's write must be visible.
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from functools import cached_property
@@ -22,7 +21,7 @@ from pynenc.state_backend.base_state_backend import BaseStateBackend, Invocation
 from pynenc.types import Params, Result
 
 from pynenc_kafka.components import payloads
-from pynenc_kafka.core.app_log import AppLog, Record
+from pynenc_kafka.core.app_log import AppLog, Record, purge_markers
 from pynenc_kafka.core.app_projection import (
     AppProjection,
     AppSpec,
@@ -33,12 +32,12 @@ from pynenc_kafka.core.fork_bridge import SERVER as FORK_BRIDGE
 from pynenc_kafka.core.fork_bridge import through_parent
 from pynenc_kafka.core.registry import AppRegistry
 from pynenc_kafka.core.runtime import RUNTIME
-from pynenc_kafka.observability.server import serve_metrics_once
+from pynenc_kafka.observability.server import serve_configured_metrics
 from pynenc_kafka.producers.publisher import OutgoingEvent, Position
 from pynenc_kafka.producers.registrations import PublishedRegistrations
 from pynenc_kafka.projections.store import View, ViewStore
 from pynenc_kafka.projections.views import app_info, history, invocations, outcomes, runners, workflows
-from pynenc_kafka.schemas.kinds import EventKind
+from pynenc_kafka.schemas.kinds import EventKind, PurgeScope
 from pynenc_kafka.schemas.timestamps import to_micros
 from pynenc_kafka.schemas.topology import AppTopics
 
@@ -69,12 +68,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         self._reads = self._log.reads
         self.bridge_seconds = self.conf.kafka_fork_bridge_seconds
         FORK_BRIDGE.register(self)
-        if self.conf.kafka_metrics_port:
-            serve_metrics_once(
-                int(self.conf.kafka_metrics_port),
-                self.conf.kafka_metrics_address,
-                int(self.conf.kafka_ready_max_lag),
-            )
+        serve_configured_metrics(self.conf)
         self._registrations = PublishedRegistrations()
 
     @cached_property
@@ -339,19 +333,15 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
     def purge(self) -> None:
         """Drop the app's state from the views; the log keeps its history for audits.
 
-        A ``Purged`` marker goes to every partition, and the app leaves the registry.
+        A ``Purged`` marker of the state's scope goes to every partition, and the app leaves the
+        registry. The client data store's values stay, as with pynenc's own stores: ``app.purge()``
+        purges that store on its own.
         Returns once this process's views show the purge.
         """
 
-        def markers(projection: AppProjection) -> list[OutgoingEvent]:
-            partitions = projection.log.partitions
-            marker = {"purge_id": str(uuid.uuid4()), "partitions": partitions}
-            return [
-                self._log.event(projection, EventKind.PURGED, marker, partition=p) for p in range(partitions)
-            ]
-
         try:
-            self._publish([], *self._use(markers), self._registry().tombstone(self.app.app_id))
+            markers = self._use(lambda projection: purge_markers(projection, PurgeScope.STATE))
+            self._publish([], *markers, self._registry().tombstone(self.app.app_id))
         finally:
             self._registrations.forget()
         self._runner_context_cache.clear()

@@ -1,8 +1,8 @@
-"""A component's way to its app's log: events published and acknowledged, reads behind the barrier.
+"""A component's way to its app's log: events encoded, size-checked, published, acknowledged.
 
 Every Kafka component of an app (state backend, orchestrator, client data store) writes events to
-the same log and reads the same projection; this is the one place that encodes an event, sends it
-to its aggregate's partition and waits for Kafka's acknowledgement.
+the same log and reads the same projection; this is the one place that keys, partitions, encodes
+and checks an event, and waits for Kafka's acknowledgement.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 from pynenc_kafka.core.app_projection import AppProjection, AppSpec
 from pynenc_kafka.core.projection_access import ProjectionAccess
-from pynenc_kafka.producers.publisher import OutgoingEvent, Position
-from pynenc_kafka.schemas.kinds import EventKind
+from pynenc_kafka.producers.publisher import LARGE_VALUE_ADVICE, OutgoingEvent, Position
+from pynenc_kafka.schemas.kinds import EventKind, PurgeScope
 from pynenc_kafka.schemas.topology import partition_for
 
 #: (event kind, payload) of one event to publish; the kind names its aggregate key.
@@ -34,43 +34,77 @@ class AppLog:
         #: Reads of the projection, behind the read barrier where needed.
         self.reads = ProjectionAccess(spec)
 
-    def publish(self, records: Sequence[Record], *extra: OutgoingEvent) -> list[Position]:
-        """Encode and size-check one call's events, publish them all, wait once for Kafka.
+    def publish(
+        self, records: Sequence[Record], *extra: OutgoingEvent, advice: str = LARGE_VALUE_ADVICE
+    ) -> list[Position]:
+        """Publish one call's events and wait once for Kafka (see :func:`publish_checked`).
 
         The first write opens the app's projection too, as the first read would: with pynenc's
         fork-based runners, processes that only wrote and opened the views later failed their
         SIGTERM tests (see the README's notes on forked writers).
-
-        :param records: The events, each to its aggregate's partition.
-        :param extra: Events already encoded (markers to chosen partitions, registry entries).
-        :return: Where Kafka stored each event, in order.
         """
+        return self.reads.use(lambda projection: publish_checked(projection, records, *extra, advice=advice))
 
-        def publish(projection: AppProjection) -> list[Position]:
-            events = [self.event(projection, kind, payload) for kind, payload in records]
-            events.extend(extra)
-            publisher = projection.clients.publisher
-            publisher.check_sizes(events, projection.log.max_message_bytes)
-            return publisher.publish(events)
-
-        return self.reads.use(publish)
-
-    def event(
-        self,
-        projection: AppProjection,
-        kind: EventKind,
-        payload: dict[str, Any],
-        partition: int | None = None,
-    ) -> OutgoingEvent:
-        """One encoded event of this app, on its aggregate's partition unless told otherwise."""
-        app_id, log = self.app_id, projection.log
-        key = kind.aggregate_key(app_id, payload)
-        return OutgoingEvent(
-            topic=log.name,
-            partition=partition_for(key, log.partitions) if partition is None else partition,
-            key=key.encode(),
-            value=projection.clients.codec.encode(
-                app_id, kind, payload, str(uuid.uuid4()), datetime.now(UTC)
-            ),
-            label=f"{kind} of {key!r} in app {app_id!r}",
+    def purge(self, scope: PurgeScope) -> None:
+        """Drop ``scope``'s views, and return once this process's views show it (the log keeps all)."""
+        positions = self.reads.use(
+            lambda projection: publish_checked(projection, [], *purge_markers(projection, scope))
         )
+        self.reads.after_written(positions, lambda store: None)
+
+
+def app_event(
+    projection: AppProjection,
+    kind: EventKind,
+    payload: dict[str, Any],
+    partition: int | None = None,
+) -> OutgoingEvent:
+    """One encoded event of the projection's app, on its aggregate's partition unless told otherwise.
+
+    :param AppProjection projection: The app's projection (its log, its clients' codec).
+    :param EventKind kind: The event's kind.
+    :param dict payload: Its payload record.
+    :param partition: The partition to write to; ``None``: the aggregate's.
+    """
+    app_id, log = projection.topics.app_id, projection.log
+    key = kind.aggregate_key(app_id, payload)
+    return OutgoingEvent(
+        topic=log.name,
+        partition=partition_for(key, log.partitions) if partition is None else partition,
+        key=key.encode(),
+        value=projection.clients.codec.encode(app_id, kind, payload, str(uuid.uuid4()), datetime.now(UTC)),
+        label=f"{kind} of {key!r} in app {app_id!r}",
+    )
+
+
+def publish_checked(
+    projection: AppProjection,
+    records: Sequence[Record],
+    *extra: OutgoingEvent,
+    advice: str = LARGE_VALUE_ADVICE,
+) -> list[Position]:
+    """Encode ``records``, refuse the call if any event is too large, else publish all and wait once.
+
+    :param AppProjection projection: The app's projection.
+    :param records: The call's events, in order.
+    :param extra: Events already encoded (purge markers, a registry entry), published after them.
+    :param str advice: What to do about an event over the limits, ending the error's message.
+    :return: Their positions, in order.
+    :raises EventTooLargeError: If any is over Kafka's limits; then nothing was written.
+    """
+    events = [app_event(projection, kind, payload) for kind, payload in records]
+    events.extend(extra)
+    publisher = projection.clients.publisher
+    publisher.check_sizes(events, projection.log.max_message_bytes, advice)
+    return publisher.publish(events)
+
+
+def purge_markers(projection: AppProjection, scope: PurgeScope) -> list[OutgoingEvent]:
+    """One ``Purged`` marker of one new purge on every partition of the log.
+
+    The views drop ``scope``'s rows once every partition's marker was applied (see
+    :mod:`pynenc_kafka.projections.purge_hold`), so nothing written before survives it.
+    """
+    partitions = projection.log.partitions
+    marker = {"purge_id": str(uuid.uuid4()), "partitions": partitions, "scope": scope.value}
+    return [app_event(projection, EventKind.PURGED, marker, partition=p) for p in range(partitions)]

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import Any
 
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 
 from pynenc_kafka.core.client_settings import KafkaClientSettings
+from pynenc_kafka.core.compacted_topic import TableCopy
 from pynenc_kafka.observability.metrics import WRITES
 from pynenc_kafka.producers.publisher import EventPublisher
 from pynenc_kafka.producers.topics import ClusterFacts, TopicProvisioner
 from pynenc_kafka.schemas.access import AuthenticationWatch
 from pynenc_kafka.schemas.codec import EventCodec
+
+#: Copies of compacted topics (runner tables of apps) one process keeps open per cluster.
+MAX_TABLE_COPIES = 32
 
 
 class ClusterClients:
@@ -44,6 +49,7 @@ class ClusterClients:
         self._publisher: EventPublisher | None = None
         self._creating = threading.Lock()
         self._offsets_consumer: Consumer | None = None
+        self._tables: OrderedDict[str, TableCopy] = OrderedDict()
 
     @property
     def publisher(self) -> EventPublisher:
@@ -99,8 +105,26 @@ class ClusterClients:
             {**self.settings.consumer_config(client_id), "error_cb": self.watch, **(overrides or {})}
         )
 
+    def table_copy(self, topic: str, partitions: int) -> TableCopy:
+        """This process's copy of a compacted topic (at most :data:`MAX_TABLE_COPIES` are kept open;
+        the least recently read one closes first, and reads from the start when used again)."""
+        with self._creating:
+            copy = self._tables.get(topic)
+            if copy is None:
+                copy = self._tables[topic] = TableCopy(self, topic, partitions)
+            self._tables.move_to_end(topic)
+            evicted = [
+                self._tables.popitem(last=False)[1] for _ in range(len(self._tables) - MAX_TABLE_COPIES)
+            ]
+        for old in evicted:
+            old.close()
+        return copy
+
     def close(self) -> None:
-        """Flush the producer and close the offsets consumer; the admin client closes with the object."""
+        """Flush the producer and close the consumers; the admin client closes with the object."""
+        for copy in list(self._tables.values()):
+            copy.close()
+        self._tables.clear()
         if self._publisher is not None:
             self._publisher.close()
         if self._offsets_consumer is not None:

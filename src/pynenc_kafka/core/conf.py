@@ -14,6 +14,7 @@ from typing import Any
 
 from cistell import ConfigField
 from pynenc.conf.config_base import ConfigPynencBase
+from pynenc.conf.config_client_data_store import ConfigClientDataStore
 from pynenc.conf.config_state_backend import ConfigStateBackend
 
 from pynenc_kafka.core.settings_check import at_least
@@ -139,3 +140,11 @@ class ConfigKafkaProjection(ConfigKafka):
 
 class ConfigStateBackendKafka(ConfigStateBackend, ConfigKafkaProjection):
     """Settings of :class:`~pynenc_kafka.components.state_backend.KafkaStateBackend`: the shared ones."""
+
+
+class ConfigClientDataStoreKafka(ConfigClientDataStore, ConfigKafkaProjection):
+    """Settings of :class:`~pynenc_kafka.components.client_data_store.KafkaClientDataStore`.
+
+    pynenc's own (``min_size_to_cache``, ``local_cache_size``…) and the shared Kafka ones: a
+    stored value is one event, so ``kafka_max_message_bytes`` bounds it.
+    """

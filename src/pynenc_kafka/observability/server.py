@@ -14,12 +14,15 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import REGISTRY, make_wsgi_app
 
 from pynenc_kafka.observability.collector import health_problems, readiness_problems
+
+if TYPE_CHECKING:
+    from pynenc_kafka.core.conf import ConfigKafkaProjection
 
 logger = logging.getLogger("pynenc_kafka.observability.metrics")
 
@@ -116,6 +119,14 @@ def serve_metrics_once(port: int, address: str, ready_max_lag: int) -> None:
             return
         _asked = True
     serve_metrics(port, address, ready_max_lag)
+
+
+def serve_configured_metrics(conf: ConfigKafkaProjection) -> None:
+    """:func:`serve_metrics_once` on the settings of a component, if they name a port (``0``: none)."""
+    if conf.kafka_metrics_port:
+        serve_metrics_once(
+            int(conf.kafka_metrics_port), conf.kafka_metrics_address, int(conf.kafka_ready_max_lag)
+        )
 
 
 def _new_lock_in_child() -> None:
