@@ -56,6 +56,11 @@ class AppTopics:
         """The app's event log: ``<prefix>.<app>.events``."""
         return f"{self.prefix}.{topic_safe(self.app_id)}.events"
 
+    @cached_property
+    def queue(self) -> str:
+        """The app's broker queue: ``<prefix>.<app>.queue`` (compacted queue traffic, not audit history)."""
+        return f"{self.prefix}.{topic_safe(self.app_id)}.queue"
+
     @property
     def registry(self) -> str:
         """The compacted registry of every app's info: ``<prefix>.apps``."""

@@ -140,7 +140,7 @@ def test_the_wheel_carries_every_side_and_the_schemas(wheel: Path) -> None:
     for side in SIDES:
         assert f"pynenc_kafka/{side}/__init__.py" in names
     schemas = {n for n in names if n.startswith("pynenc_kafka/schemas/") and n.endswith(".avsc")}
-    assert len(schemas) == len(list((REPO / "schemas").glob("*.avsc"))) == 12
+    assert len(schemas) == len(list((REPO / "schemas").glob("*.avsc"))) == 16
     assert "pynenc_kafka/schemas/released/event-0.1.0.json" in names
     assert not any(n.startswith(("tests/", "deploy/")) for n in names)
     assert all(n.startswith(("pynenc_kafka/", "pynenc_kafka-")) for n in names)
@@ -173,7 +173,7 @@ def test_the_wheel_installs_and_imports_in_a_clean_venv(clean_venv: Path) -> Non
     done = run_in(clean_venv, "python", "-c", probe)
     assert done.returncode == 0, done.stderr
     folder, count, fingerprint = done.stdout.split()
-    assert (folder, count) == ("schemas", "12")
+    assert (folder, count) == ("schemas", "16")
     from pynenc_kafka.schemas.codec import EventCodec
 
     assert fingerprint == EventCodec().fingerprint.hex()

@@ -4,6 +4,7 @@ pynenc finds them by class name (``PYNENC__STATE_BACKEND_CLS=KafkaStateBackend``
 is imported: the ``pynenc.plugins`` entry point names it.
 """
 
+from pynenc_kafka.components.broker import KafkaBroker
 from pynenc_kafka.components.state_backend import KafkaStateBackend
 
-__all__ = ["KafkaStateBackend"]
+__all__ = ["KafkaBroker", "KafkaStateBackend"]

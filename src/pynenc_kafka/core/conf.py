@@ -14,6 +14,7 @@ from typing import Any
 
 from cistell import ConfigField
 from pynenc.conf.config_base import ConfigPynencBase
+from pynenc.conf.config_broker import ConfigBroker
 from pynenc.conf.config_state_backend import ConfigStateBackend
 
 from pynenc_kafka.core.settings_check import at_least
@@ -139,3 +140,20 @@ class ConfigKafkaProjection(ConfigKafka):
 
 class ConfigStateBackendKafka(ConfigStateBackend, ConfigKafkaProjection):
     """Settings of :class:`~pynenc_kafka.components.state_backend.KafkaStateBackend`: the shared ones."""
+
+
+class ConfigBrokerKafka(ConfigBroker, ConfigKafkaProjection):
+    """Settings of :class:`~pynenc_kafka.components.broker.KafkaBroker`: pynenc's broker settings
+    (``queues``, ``priority_rules``, ...), the shared ones, and the queue topic's own.
+
+    :cvar ConfigField[int] kafka_queue_partitions:
+        Partitions of a new app's queue topic (``<prefix>.<app>.queue``); each pynenc queue
+        lives on one of them. ``0``, the default, takes ``kafka_partitions``.
+    """
+
+    kafka_queue_partitions = ConfigField(0, at_least("kafka_queue_partitions", 0))
+
+    @property
+    def queue_partitions(self) -> int:
+        """Partitions of a new queue topic."""
+        return int(self.kafka_queue_partitions) or int(self.kafka_partitions)
