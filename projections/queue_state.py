@@ -162,6 +162,23 @@ class QueueState:
         queues = self._partitions.get(partition)
         return queues.head(queue_name) if queues is not None else None
 
+    def heads(self, partition: int, queue_name: str, most: int) -> list[QueueEntry]:
+        """The first ``most`` entries of ``queue_name`` that share the head's priority, in line order.
+
+        Retrievers that lost a claim to another spread their next claims over these instead of
+        all claiming the one head again; a lower priority is never among them.
+        """
+        head = self.head(partition, queue_name)
+        if head is None or most <= 1:
+            return [] if head is None else [head]
+        queues = self._partitions[partition]
+        found = []
+        for _, _, entry_id in heapq.nsmallest(2 * most + 8, queues.lines[queue_name]):
+            entry = queues.entries.get(entry_id)
+            if entry is not None and entry.priority == head.priority:
+                found.append(entry)
+        return found[:most]
+
     def count(self, queue_names: Iterable[str]) -> int:
         """Entries queued now in ``queue_names`` (over every partition)."""
         names = set(queue_names)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import uuid
+from typing import Any
 
 import pytest
 from confluent_kafka import Producer
@@ -70,3 +72,24 @@ def test_apps_that_come_and_go_leave_a_bounded_number_of_tables_and_threads() ->
         t for t in threading.enumerate() if t.ident not in before and t.name.startswith("pynenc-kafka-queue[")
     ]
     assert len(new) <= 2
+
+
+def _retrieve_in_child(app_id: str, results: Any) -> None:
+    results.put(str(broker_of(broker_app(app_id)).retrieve_invocation()))
+
+
+def test_a_forked_child_builds_its_own_table_and_takes_what_the_parent_routed() -> None:
+    """pynenc's process runners fork: the parent's follower thread and clients stay behind."""
+    app_id = unique_app_id("forked")
+    broker = broker_of(broker_app(app_id))
+    first, second = InvocationId(str(uuid.uuid4())), InvocationId(str(uuid.uuid4()))
+    broker.route_invocations([first, second], "default", 0.0)
+    assert broker.retrieve_invocation() == first  # the parent's table is open when it forks
+    ctx = multiprocessing.get_context("fork")
+    results = ctx.Queue()
+    child = ctx.Process(target=_retrieve_in_child, args=(app_id, results))
+    child.start()
+    assert results.get(timeout=60) == second
+    child.join(30)
+    assert child.exitcode == 0
+    assert broker.retrieve_invocation() is None

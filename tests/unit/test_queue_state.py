@@ -224,3 +224,16 @@ def _invocation(log: QueueLog, entry_id: str) -> str:
         if decoded.kind is QueueKind.ROUTED and decoded.payload["entry_id"] == entry_id:
             return str(decoded.payload["invocation_id"])
     raise AssertionError(entry_id)
+
+
+def test_losers_spread_over_the_first_entries_of_the_heads_priority_only() -> None:
+    log = QueueLog()
+    log.route("high-1", priority=5.0)
+    log.route("low", priority=1.0)
+    log.route("high-2", priority=5.0)
+    log.route("high-3", priority=5.0)
+    state, _ = applied(log.records)
+    assert [e.invocation_id for e in state.heads(0, "q", 1)] == ["high-1"]
+    assert [e.invocation_id for e in state.heads(0, "q", 2)] == ["high-1", "high-2"]
+    assert [e.invocation_id for e in state.heads(0, "q", 8)] == ["high-1", "high-2", "high-3"]
+    assert state.heads(0, "other", 8) == []

@@ -9,7 +9,9 @@ everything up to the claim, so the queue is empty only if nothing is queued behi
 
 from __future__ import annotations
 
+import functools
 import os
+import random
 import threading
 import time
 import uuid
@@ -38,6 +40,9 @@ QUEUE_TOPIC_CONFIG = {
     "delete.retention.ms": "300000",
     "min.cleanable.dirty.ratio": "0.1",
 }
+
+#: Entries of the head's priority a retriever draws its next claim from after losing claims.
+MAX_SPREAD = 8
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,10 @@ class QueueTable:
         self.pid = os.getpid()
         self._codec = codec
         self._follower: QueueFollower | None = None
+        #: Entries of the head's priority the next claim is drawn from (1: the head), see retrieve.
+        self._spread = 1
+        #: Claims of this process that another process's claim beat (the benchmark reports them).
+        self.claims_lost = 0
         self.last_used = time.monotonic()
         self.users = 0
         self.closing = False
@@ -150,14 +159,27 @@ class QueueTable:
         return self._publish(records)
 
     def retrieve(self, queue_name: str) -> str | None:
-        """Take the next invocation of ``queue_name`` for this process, or ``None`` if none is queued."""
+        """Take the next invocation of ``queue_name`` for this process, or ``None`` if none is queued.
+
+        A lone retriever's claim names the head. When claims lose (other processes took those
+        entries at the same moment), the next ones name an entry drawn from the first few of the
+        head's priority, as many as the recent losses suggest, so retrievers racing for one queue
+        stop naming the same entry; the spread shrinks again as claims win at once.
+        """
         partition = self.partition_of(queue_name)
         self.follower.catch_up([partition])
         while True:
-            entry = self.follower.read(lambda state: state.head(partition, queue_name))
-            if entry is None:
+            most = self._spread
+            entries = self.follower.read(
+                functools.partial(_heads, partition=partition, queue_name=queue_name, most=most)
+            )
+            if not entries:
                 return None
-            if self._claim(entry):
+            entry = entries[0] if len(entries) == 1 else random.choice(entries)
+            won = self._claim(entry)
+            self.claims_lost += not won
+            self._spread = max(1, self._spread // 2) if won else min(MAX_SPREAD, self._spread + 1)
+            if won:
                 return entry.invocation_id
 
     def _claim(self, entry: QueueEntry) -> bool:
@@ -253,3 +275,7 @@ class QueueTable:
     def _stop(self) -> None:
         if self._follower is not None:
             self._follower.stop()
+
+
+def _heads(state: QueueState, partition: int, queue_name: str, most: int) -> list[QueueEntry]:
+    return state.heads(partition, queue_name, most)
