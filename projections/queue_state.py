@@ -11,11 +11,12 @@ records in the same order holds the same queues and reaches the same decisions:
   takes the entry out of its queue; a later one, or one for an entry this table never saw
   queued, loses.
 - ``QueuePurged`` drops every entry queued before it on its partition.
+- A tombstone (no value, keyed by an entry id) follows a claim that won; the entry is gone already.
 
 Within a queue, entries are handed out by exact priority (higher first), then in log order.
-The queue topic is compacted: once an entry was claimed its latest record is a claim, so
-compaction may drop its ``Routed``; a table built from the compacted log then never sees the
-entry, which is the state the full log leads to as well (the entry is not queued).
+The queue topic is compacted: once an entry was claimed its latest record is a claim (then its
+tombstone), so compaction may drop its ``Routed``; a table built from the compacted log then
+never sees the entry, which is the state the full log leads to as well (the entry is not queued).
 """
 
 from __future__ import annotations
@@ -124,6 +125,11 @@ class QueueState:
         :return: The outcome if the record was a claim, else ``None``.
         """
         partition, offset = cast(int, record.partition()), cast(int, record.offset())
+        if record.value() is None:  # a tombstone: its entry was claimed (and is gone) already
+            key = record.key()
+            if key is not None and partition in self._partitions:
+                self._partitions[partition].take(key.decode(errors="replace"))
+            return None
         try:
             decoded = self._codec.decode(record.value())
         except UndecodableEventError as exc:

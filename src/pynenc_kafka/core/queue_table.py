@@ -30,14 +30,17 @@ from pynenc_kafka.projections.queue_state import QueueEntry, QueueState
 from pynenc_kafka.schemas.queue_codec import QueueCodec, QueueKind
 from pynenc_kafka.schemas.topology import AppTopics, partition_for
 
-#: Settings of a new queue topic. Compacted: an entry's latest record (its claim, once claimed)
-#: stays, the rest goes. Segments roll every minute so the cleaner can reach them; a record is
-#: kept at least ``min.compaction.lag.ms`` (5 min, well past the read barrier's 30 s), so a table
-#: that reads within that time sees every record; the cleaner runs once 10% of a log is dirty.
+#: Settings of a new queue topic. Compacted: an entry's latest record stays, the rest goes; once
+#: a claim won, its retriever writes the entry's tombstone, so a decided entry leaves nothing
+#: behind. Segments roll every minute so the cleaner can reach them; a record is kept at least
+#: ``min.compaction.lag.ms`` (5 min, well past the read barrier's 30 s), so a table that keeps up
+#: within that time sees every record; a tombstone stays a day (``delete.retention.ms``), so a
+#: table reading from the start must reach the end within a day to see it; the cleaner runs once
+#: 10% of a log is dirty.
 QUEUE_TOPIC_CONFIG = {
     "segment.ms": "60000",
     "min.compaction.lag.ms": "300000",
-    "delete.retention.ms": "300000",
+    "delete.retention.ms": "86400000",
     "min.cleanable.dirty.ratio": "0.1",
 }
 
