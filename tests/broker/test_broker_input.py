@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from pynenc.conf.config_broker import MAX_PRIORITY
 from pynenc.exceptions import ConfigError
 from pynenc.identifiers.invocation_id import InvocationId
@@ -93,3 +93,23 @@ def test_a_forked_child_builds_its_own_table_and_takes_what_the_parent_routed() 
     child.join(30)
     assert child.exitcode == 0
     assert broker.retrieve_invocation() is None
+
+
+def test_a_won_claim_leaves_a_tombstone_so_compaction_drops_the_decided_entry(kafka_bootstrap: str) -> None:
+    app = broker_app(unique_app_id("tombstone"))
+    broker = broker_of(app)
+    invocation = InvocationId(str(uuid.uuid4()))
+    broker.route_invocation(invocation, "default", 0.0)
+    assert broker.retrieve_invocation() == invocation
+    QUEUE_TABLES.use(broker.spec, lambda table: table.clients.publisher.flush())
+    topic, partition = broker.spec.topics.queue, partition_for("default", len(queue_end_offsets(app)))
+    consumer = Consumer(
+        {"bootstrap.servers": kafka_bootstrap, "group.id": "probe", "enable.partition.eof": True}
+    )
+    consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING)])
+    records = []
+    while (message := consumer.poll(10)) is not None and message.error() is None:
+        records.append((message.key(), message.value() is None))
+    consumer.close()
+    entry = records[0][0]
+    assert [is_tombstone for key, is_tombstone in records if key == entry] == [False, False, True]

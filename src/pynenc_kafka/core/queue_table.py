@@ -210,6 +210,15 @@ class QueueTable:
             raise RuntimeError(
                 f"the queue table of {self.topic.name} applied claim {claim_id} without a decision"
             )
+        if outcome.won:  # the entry is decided: compaction may now drop every record of it
+            tombstone = OutgoingEvent(
+                self.topic.name,
+                entry.partition,
+                entry.entry_id.encode(),
+                None,
+                f"tombstone of {entry.entry_id}",
+            )
+            self.clients.publisher.publish_unwaited([tombstone])
         return outcome.won
 
     def count(self, queue_names: Iterable[str]) -> int:
