@@ -8,6 +8,7 @@ Concurrent callers share one idempotent producer, so their records batch togethe
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -23,6 +24,8 @@ from pynenc_kafka.producers.errors import (
 )
 from pynenc_kafka.producers.observer import UNOBSERVED, WriteObserver
 from pynenc_kafka.schemas.access import acl_to_add, client_principal
+
+logger = logging.getLogger("pynenc_kafka.producer")
 
 #: Bytes Kafka adds around one record in a batch, kept free below the size limit.
 RECORD_OVERHEAD = 128
@@ -213,6 +216,19 @@ class EventPublisher:
             raise self._failed(*acks.errors[0], acks)
         self._observer.acknowledged(time.perf_counter() - started)
         return [p for p in acks.positions if p is not None]
+
+    def publish_unwaited(self, events: Sequence[OutgoingEvent]) -> None:
+        """Produce events nobody waits for (housekeeping such as a compacted topic's tombstones).
+
+        A failed delivery is logged, never raised: the caller's answer did not depend on it.
+        """
+
+        def report(err: KafkaError | None, msg: Message) -> None:
+            if err is not None:
+                logger.warning("Kafka did not confirm a record for %s: %s", msg.topic(), err.str())
+
+        for event in events:
+            self._produce(event, report)
 
     @property
     def queued(self) -> int:

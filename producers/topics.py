@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaError, KafkaException, TopicCollection
@@ -145,7 +145,13 @@ class TopicProvisioner:
         return self.facts.cluster_id
 
     def ensure(
-        self, name: str, partitions: int, replication: int = -1, compacted: bool = False, min_insync: int = 0
+        self,
+        name: str,
+        partitions: int,
+        replication: int = -1,
+        compacted: bool = False,
+        min_insync: int = 0,
+        config: Mapping[str, str] | None = None,
     ) -> TopicInfo:
         """Return the topic, creating it if it does not exist yet.
 
@@ -154,6 +160,7 @@ class TopicProvisioner:
         :param int replication: Replication factor if created (``-1``: the broker's default).
         :param bool compacted: Compacted (a registry) instead of kept forever (a log).
         :param int min_insync: ``min.insync.replicas`` if created (``0``: see :func:`min_insync_replicas`).
+        :param config: Further topic settings if created (e.g. a compacted topic's ``segment.ms``).
         :return: The topic as the cluster serves it.
         :raises KafkaUnavailableError: If the cluster does not answer in time.
         :raises TopicAccessError: If a permission is missing.
@@ -165,7 +172,7 @@ class TopicProvisioner:
             self.cluster_id()  # the first contact: a refused login fails here, at once
             count = self._partitions(name)
             if count is None:
-                self._create(name, partitions, replication, compacted, min_insync)
+                self._create(name, partitions, replication, compacted, min_insync, config or {})
                 count = self._await_leaders(name)
             info = TopicInfo(name, count, self._max_message_bytes(name), self.topic_id(name))
             self.facts.topics[name] = info
@@ -211,8 +218,17 @@ class TopicProvisioner:
             return None
         return len(topic.partitions)
 
-    def _create(self, name: str, partitions: int, replication: int, compacted: bool, min_insync: int) -> None:
+    def _create(
+        self,
+        name: str,
+        partitions: int,
+        replication: int,
+        compacted: bool,
+        min_insync: int,
+        extra: Mapping[str, str],
+    ) -> None:
         config = {"cleanup.policy": "compact"} if compacted else {"cleanup.policy": "delete", **_FOREVER}
+        config.update(extra)
         config["max.message.bytes"] = str(self._new_topic_max_bytes)
         insync = min_insync_replicas(replication, min_insync)
         if insync is not None:

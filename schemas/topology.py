@@ -61,6 +61,11 @@ class AppTopics:
         """The app's runner heartbeats, compacted by runner id: ``<prefix>.<app>.runners``."""
         return f"{self.prefix}.{topic_safe(self.app_id)}.runners"
 
+    @cached_property
+    def queue(self) -> str:
+        """The app's broker queue: ``<prefix>.<app>.queue`` (compacted queue traffic, not audit history)."""
+        return f"{self.prefix}.{topic_safe(self.app_id)}.queue"
+
     @property
     def registry(self) -> str:
         """The compacted registry of every app's info: ``<prefix>.apps``."""

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pynenc.builder import PynencBuilder
+
+#: pynenc's name of each component pynenc-kafka provides -> its class name.
+KAFKA_COMPONENTS: dict[str, str] = {
+    "state_backend": "KafkaStateBackend",
+    "broker": "KafkaBroker",
+    "orchestrator": "KafkaOrchestrator",
+    "client_data_store": "KafkaClientDataStore",
+}
 
 
 class KafkaBuilderPlugin:
@@ -35,9 +44,12 @@ def kafka(
     client_options: dict[str, Any] | None = None,
     producer_options: dict[str, Any] | None = None,
     consumer_options: dict[str, Any] | None = None,
+    components: Iterable[str] = KAFKA_COMPONENTS,
 ) -> PynencBuilder:
-    """Use :class:`~pynenc_kafka.components.state_backend.KafkaStateBackend` as the app's state backend.
+    """Run the app on Kafka: every pynenc component pynenc-kafka provides, or the ``components`` named.
 
+    The trigger stays pynenc's. To keep another component, name only the Kafka ones
+    (``components=("state_backend",)``) and choose the others as usual, before or after this call.
     Arguments left out keep their configured value (environment, ``pyproject.toml``, default).
 
     :param PynencBuilder builder: The builder.
@@ -53,7 +65,10 @@ def kafka(
     :param client_options: librdkafka options for every client (security, SASL, TLS).
     :param producer_options: librdkafka options for the producer only.
     :param consumer_options: librdkafka options for consumers only.
+    :param components: Which of ``state_backend``, ``broker``, ``orchestrator``, ``client_data_store``
+        to put on Kafka (all of them by default).
     :return: The builder, for chaining.
+    :raises ValueError: If a name is none of those.
     """
     settings = {
         "kafka_bootstrap_servers": bootstrap_servers,
@@ -70,17 +85,25 @@ def kafka(
         "kafka_consumer_options": consumer_options,
     }
     builder._config.update({k: v for k, v in settings.items() if v is not None})
-    builder._config["state_backend_cls"] = "KafkaStateBackend"
+    chosen = tuple(components)
+    unknown = sorted(set(chosen) - set(KAFKA_COMPONENTS))
+    if unknown:
+        raise ValueError(
+            f"no Kafka component is named {', '.join(unknown)}: choose among {', '.join(KAFKA_COMPONENTS)}"
+        )
+    for name in chosen:
+        builder._config[f"{name}_cls"] = KAFKA_COMPONENTS[name]
     builder._plugin_components.add("kafka")
     builder._using_memory_components = False
     return builder
 
 
 def validate_kafka_config(config: dict[str, Any]) -> None:
-    """Refuse a Kafka state backend configured with an empty bootstrap server list.
+    """Refuse Kafka components configured with an empty bootstrap server list.
 
     :param dict config: The builder's configuration.
     :raises ValueError: If ``kafka_bootstrap_servers`` is set but empty.
     """
-    if config.get("state_backend_cls") == "KafkaStateBackend" and config.get("kafka_bootstrap_servers") == "":
-        raise ValueError("KafkaStateBackend needs kafka_bootstrap_servers (host:port of the Kafka cluster)")
+    chosen = [cls for name, cls in KAFKA_COMPONENTS.items() if config.get(f"{name}_cls") == cls]
+    if chosen and config.get("kafka_bootstrap_servers") == "":
+        raise ValueError(f"{', '.join(chosen)} need kafka_bootstrap_servers (host:port of the Kafka cluster)")

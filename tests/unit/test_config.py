@@ -6,7 +6,7 @@ import pytest
 from pynenc import PynencBuilder
 
 from pynenc_kafka.core.client_settings import KafkaClientSettings, redact
-from pynenc_kafka.core.conf import ConfigStateBackendKafka
+from pynenc_kafka.core.conf import ConfigBrokerKafka, ConfigStateBackendKafka
 
 
 def test_every_setting_reads_from_pynenc_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -68,3 +68,12 @@ def test_min_insync_replicas_of_new_topics() -> None:
     assert min_insync_replicas(3, 3) == 3 and min_insync_replicas(1, 1) == 1
     conf = ConfigStateBackendKafka(config_values={"kafka_min_insync_replicas": 2})
     assert int(conf.kafka_min_insync_replicas) == 2
+
+
+def test_the_queue_topic_takes_the_logs_partition_count_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYNENC__KAFKA_PARTITIONS", "5")
+    assert ConfigBrokerKafka().queue_partitions == 5
+    monkeypatch.setenv("PYNENC__KAFKA_QUEUE_PARTITIONS", "2")
+    conf = ConfigBrokerKafka()
+    assert conf.queue_partitions == 2
+    assert conf.queues == ("default",)  # pynenc's own broker settings are there too

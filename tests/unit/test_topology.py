@@ -27,6 +27,8 @@ KAFKA_LEGAL = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
 def test_every_app_id_gives_a_legal_topic(app_id: str) -> None:
     topics = AppTopics("pynenc", app_id)
     assert KAFKA_LEGAL.match(topics.events), topics.events
+    assert KAFKA_LEGAL.match(topics.queue), topics.queue
+    assert topics.queue == topics.events.removesuffix(".events") + ".queue"
     assert topics.registry == "pynenc.apps"
 
 

@@ -4,7 +4,9 @@ pynenc finds them by class name (``PYNENC__STATE_BACKEND_CLS=KafkaStateBackend``
 is imported: the ``pynenc.plugins`` entry point names it.
 """
 
+from pynenc_kafka.components.broker import KafkaBroker
+from pynenc_kafka.components.client_data_store import KafkaClientDataStore
 from pynenc_kafka.components.orchestrator import KafkaOrchestrator
 from pynenc_kafka.components.state_backend import KafkaStateBackend
 
-__all__ = ["KafkaOrchestrator", "KafkaStateBackend"]
+__all__ = ["KafkaBroker", "KafkaClientDataStore", "KafkaOrchestrator", "KafkaStateBackend"]

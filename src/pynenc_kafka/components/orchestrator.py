@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from pynenc.conf.config_orchestrator import ConfigOrchestrator
 from pynenc.identifiers.invocation_id import InvocationId
 from pynenc.invocation.status import InvocationStatus, InvocationStatusRecord, status_record_transition
 from pynenc.orchestrator.base_orchestrator import BaseOrchestrator
@@ -28,7 +27,7 @@ from pynenc_kafka.components.decision_keys import DecisionKeys, RunningConcurren
 from pynenc_kafka.components.runner_registry import RunnerRegistry
 from pynenc_kafka.core.app_log import AppLog, Record
 from pynenc_kafka.core.app_projection import AppSpec
-from pynenc_kafka.core.conf import ConfigKafkaProjection
+from pynenc_kafka.core.conf import ConfigOrchestratorKafka
 from pynenc_kafka.projections.store import ViewStore
 from pynenc_kafka.projections.views import orchestration
 from pynenc_kafka.schemas.kinds import EventKind, PurgeScope
@@ -50,10 +49,6 @@ if TYPE_CHECKING:
     from pynenc.runner.runner_context import RunnerContext
     from pynenc.task import Task
     from pynenc.types import Params, Result
-
-
-class ConfigOrchestratorKafka(ConfigOrchestrator, ConfigKafkaProjection):
-    """Settings of :class:`KafkaOrchestrator`: pynenc's, and the shared Kafka and projection ones."""
 
 
 def _now_micros() -> datetime:

@@ -14,7 +14,9 @@ from typing import Any
 
 from cistell import ConfigField
 from pynenc.conf.config_base import ConfigPynencBase
+from pynenc.conf.config_broker import ConfigBroker
 from pynenc.conf.config_client_data_store import ConfigClientDataStore
+from pynenc.conf.config_orchestrator import ConfigOrchestrator
 from pynenc.conf.config_state_backend import ConfigStateBackend
 
 from pynenc_kafka.core.settings_check import at_least
@@ -148,3 +150,25 @@ class ConfigClientDataStoreKafka(ConfigClientDataStore, ConfigKafkaProjection):
     pynenc's own (``min_size_to_cache``, ``local_cache_size``…) and the shared Kafka ones: a
     stored value is one event, so ``kafka_max_message_bytes`` bounds it.
     """
+
+
+class ConfigBrokerKafka(ConfigBroker, ConfigKafkaProjection):
+    """Settings of :class:`~pynenc_kafka.components.broker.KafkaBroker`: pynenc's broker settings
+    (``queues``, ``priority_rules``, ...), the shared ones, and the queue topic's own.
+
+    :cvar ConfigField[int] kafka_queue_partitions:
+        Partitions of a new app's queue topic (``<prefix>.<app>.queue``); each pynenc queue
+        lives on one of them. ``0``, the default, takes ``kafka_partitions``.
+    """
+
+    kafka_queue_partitions = ConfigField(0, at_least("kafka_queue_partitions", 0))
+
+    @property
+    def queue_partitions(self) -> int:
+        """Partitions of a new queue topic."""
+        return int(self.kafka_queue_partitions) or int(self.kafka_partitions)
+
+
+class ConfigOrchestratorKafka(ConfigOrchestrator, ConfigKafkaProjection):
+    """Settings of :class:`~pynenc_kafka.components.orchestrator.KafkaOrchestrator`: pynenc's
+    (``blocking_control``, ``auto_final_invocation_purge_hours``) and the shared ones."""

@@ -19,6 +19,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pynenc_kafka.core.app_projection import AppProjection, AppSpec, ProjectionClosedError
@@ -61,6 +62,15 @@ class Runtime:
         self._abandoned: list[Any] = []
         self._watcher: threading.Thread | None = None
         self._takeover_interval = 1.0
+        self._cluster_closers: list[Callable[[str | None], None]] = []
+
+    def on_close_cluster(self, close: Callable[[str | None], None]) -> None:
+        """Have ``close(bootstrap_servers)`` called before this process closes a cluster's clients.
+
+        For what keeps clients of its own elsewhere (the broker's queue tables): ``None`` means
+        every cluster (at exit).
+        """
+        self._cluster_closers.append(close)
 
     def codec(self) -> EventCodec:
         """The process's event codec (parsed once, kept across fork)."""
@@ -196,6 +206,8 @@ class Runtime:
 
         :param str bootstrap_servers: The cluster, as its settings name it.
         """
+        for close in self._cluster_closers:
+            close(bootstrap_servers)
         with self._lock:
             ids = [i for i, c in self._clusters.items() if c.settings.bootstrap_servers == bootstrap_servers]
             clients = [self._clusters.pop(i) for i in ids]
@@ -210,6 +222,8 @@ class Runtime:
         """Close every projection and flush every producer (at exit)."""
         if os.getpid() != self._pid:
             return
+        for close in self._cluster_closers:
+            close(None)
         with self._lock:
             closing = [o.projection for o in self._apps.values() if o.projection is not None]
             self._apps.clear()
