@@ -213,14 +213,20 @@ class KafkaOrchestrator(BaseOrchestrator):
     def _matching(
         self, task_id: TaskId | None, statuses: list[InvocationStatus] | None
     ) -> list[orchestration.OrchestrationRow]:
+        """The rows of the invocations of a task and/or in some statuses, found through the indexes
+        (every row only when neither filter is given)."""
+
         def read(store: ViewStore) -> list[orchestration.OrchestrationRow]:
-            rows = list(orchestration.all_rows(store))
+            if task_id is None and not statuses:
+                return list(orchestration.all_rows(store))
+            found: set[str] | None = None
             if task_id is not None:
-                rows = [r for r in rows if r["task_id"] == task_id.key]
+                found = orchestration.members(store, "task", task_id.key)
             if statuses:
-                wanted = {s.value for s in statuses}
-                rows = [r for r in rows if r["status"] in wanted]
-            return rows
+                in_statuses = self._with_statuses(store, statuses)
+                found = in_statuses if found is None else found & in_statuses
+            rows = (orchestration.row(store, i) for i in sorted(found or ()))
+            return [r for r in rows if r is not None]
 
         return self._log.reads.fresh(read)
 
