@@ -20,17 +20,18 @@ START_TIMEOUT = 60.0
 
 
 @contextmanager
-def running_pynmon(app_id: str, log: Path) -> Iterator[str]:
+def running_pynmon(app_id: str, log: Path, app_module: str = APP_MODULE) -> Iterator[str]:
     """Run pynmon on the fleet's app until the block ends.
 
     :param app_id: the app's id.
     :param log: file for pynmon's output (its access log and any traceback).
+    :param app_module: the module of the app (``pynenc --app``).
     :return: pynmon's base URL, ``http://127.0.0.1:PORT``.
     """
     port = free_port()
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "pynenc", "--app", APP_MODULE, "monitor", "--host", "127.0.0.1"]
+            [sys.executable, "-m", "pynenc", "--app", app_module, "monitor", "--host", "127.0.0.1"]
             + ["--port", str(port), "--log-level", "info"],
             cwd=REPO,
             env=fleet_env(app_id),
