@@ -32,6 +32,10 @@ PASSING_CODES = frozenset(
         KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
         KafkaError.NOT_COORDINATOR,
         KafkaError.REQUEST_TIMED_OUT,
+        # A leader epoch the client cached before a leader change: the next metadata refresh
+        # brings the new one (seen once under heavy load, killing a runner loop unretried).
+        KafkaError.FENCED_LEADER_EPOCH,
+        KafkaError.UNKNOWN_LEADER_EPOCH,
     }
 )
 _PAUSE = 0.05
