@@ -21,6 +21,9 @@ from rocksdict import AccessType, Options, Rdict, WriteBatch
 
 from pynenc_kafka.projections import keys
 from pynenc_kafka.projections.errors import DamagedProjectionError, ProjectionFolderError
+from pynenc_kafka.projections.row_json import dump
+
+__all__ = ["STATE_VIEWS", "View", "ViewBatch", "ViewStore", "dump"]
 
 
 class View(StrEnum):
@@ -207,10 +210,3 @@ def _open_error(path: Path, exc: Exception) -> DamagedProjectionError | Projecti
         )
     return ProjectionFolderError(f"the projection {path} cannot be opened: {text}")
 
-
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
-
-
-def dump(value: Any) -> bytes:
-    """Compact JSON bytes of a view value (one shared encoder: every applied event calls it)."""
-    return _ENCODE(value).encode()
