@@ -209,4 +209,3 @@ def _open_error(path: Path, exc: Exception) -> DamagedProjectionError | Projecti
             "is rebuilt from the log"
         )
     return ProjectionFolderError(f"the projection {path} cannot be opened: {text}")
-

@@ -27,6 +27,7 @@ from pynenc_kafka.audit.export_dataset import ExportedLog, ExportFolder
 from pynenc_kafka.audit.export_rows import ReadCounts
 from pynenc_kafka.audit.invocation_table import INVOCATION_COLUMNS, INVOCATION_RECORD, invocation_rows
 from pynenc_kafka.audit.log_reader import LogReader, OffsetRange
+from pynenc_kafka.audit.parallel_replay import WORKERS_HELP
 from pynenc_kafka.audit.parquet_export import require_pyarrow, write_parquet_events, write_parquet_rows
 from pynenc_kafka.audit.replay import LogReplay
 from pynenc_kafka.cli_commands import EXIT_OK, InputError, _progress, _session, _up_to, parse_moment
@@ -61,6 +62,7 @@ def add_export_arguments(export: argparse.ArgumentParser) -> None:
     export.add_argument(
         "--force", action="store_true", help="replace an existing file, or start a folder over"
     )
+    export.add_argument("--workers", type=int, metavar="N", help=WORKERS_HELP)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -235,7 +237,7 @@ def _export_invocations(args: argparse.Namespace, until: datetime | None) -> int
     with session.reader(log) as reader, tempfile.TemporaryDirectory(prefix="pynenc-kafka-export-") as tmp:
         offsets = _up_to(reader, log, until)
         with _progress("replay") as progress:
-            replay = LogReplay(reader, log.source).run(
+            replay = LogReplay(reader, log.source, workers=args.workers).run(
                 Path(tmp) / "replay", offsets, until, on_progress=progress
             )
         store = ViewStore(Path(tmp) / "replay", read_only=True)

@@ -1,0 +1,100 @@
+"""A worker process of a parallel replay: reads some partitions, decodes them, builds their rows.
+
+Each worker has its own consumer and reads only its partitions, stages their rows with a
+:class:`~pynenc_kafka.projections.chunk_stager.ChunkStager` and puts them on the queue to the
+process that writes the store through a pipe of its own, one message per read batch. Sending
+blocks until the writer takes the message, so a worker is at most one read batch ahead of the
+writer: memory stays bounded whatever the log's length. When the writer dies (a replay killed
+with SIGKILL) the pipe breaks and the worker stops.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from confluent_kafka import Consumer
+
+from pynenc_kafka.audit.gc_pause import cyclic_gc_paused
+from pynenc_kafka.audit.log_reader import LogReader, LogReadError, OffsetRange
+from pynenc_kafka.projections.chunk_stager import ChunkStager
+
+#: librdkafka's prefetch per worker (KiB); the bulk reader's default of 256 MiB is one reader's.
+WORKER_PREFETCH_KBYTES = 64 << 10
+
+
+@dataclass(frozen=True)
+class WorkerTask:
+    """What one worker reads.
+
+    :param dict consumer_config: Its consumer's options (plain values: they cross processes).
+    :param str topic: The app's log.
+    :param int partitions: The log's partition count.
+    :param float timeout: Seconds a read may make no progress.
+    :param str describe: Safe description of the connection, for errors.
+    :param str app_id: The app.
+    :param OffsetRange offsets: Its partitions' ranges.
+    :param int batch_size: Records per read batch (and per message to the writer, at most).
+    """
+
+    consumer_config: dict[str, Any]
+    topic: str
+    partitions: int
+    timeout: float
+    describe: str
+    app_id: str
+    offsets: OffsetRange
+    batch_size: int
+
+
+class ParentGone(Exception):
+    """The writer process died: nobody reads the pipe any more."""
+
+
+def send_chunks(out: Connection, message: tuple[str, Any]) -> None:
+    """Send ``message``; it blocks while the writer has not taken the previous one (the bound)."""
+    try:
+        out.send(message)
+    except (BrokenPipeError, ConnectionResetError, EOFError) as exc:
+        raise ParentGone() from exc
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it crosses processes intact, else a :class:`LogReadError` with its text."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return LogReadError(f"replay worker failed: {exc!r}")
+
+
+def run_worker(task: WorkerTask, out: Connection) -> None:
+    """Read ``task``'s partitions, send ``("chunks", [RowChunk, ...])`` to ``out``, then ``("done", None)``.
+
+    A failure is sent as ``("error", exception)``.
+
+    :param WorkerTask task: What to read.
+    :param Connection out: This worker's pipe to the writer process (its sending end).
+    """
+    try:
+        prefetch = int(task.consumer_config.get("queued.max.messages.kbytes", WORKER_PREFETCH_KBYTES))
+        config = {**task.consumer_config, "queued.max.messages.kbytes": min(prefetch, WORKER_PREFETCH_KBYTES)}
+        stager = ChunkStager(task.app_id)
+        with (
+            LogReader(Consumer(config), task.topic, task.partitions, task.timeout, task.describe) as reader,
+            cyclic_gc_paused(),
+        ):
+            for batch in reader.read(task.offsets, task.batch_size):
+                chunks = stager.stage(batch)
+                chunks += stager.flush()
+                send_chunks(out, ("chunks", chunks))
+        send_chunks(out, ("done", None))
+    except ParentGone:
+        return
+    except BaseException as exc:  # noqa: BLE001 - reported to the writer, which raises it
+        try:
+            send_chunks(out, ("error", _portable(exc)))
+        except ParentGone:
+            return
