@@ -126,7 +126,7 @@ def write_avro_rows(
     rows: Iterable[dict[str, Any]],
     metadata: dict[str, str],
     compression: str = "deflate",
-) -> None:
+) -> int:
     """Write a table of flat rows as an Avro object container file.
 
     :param out: A binary stream.
@@ -135,8 +135,18 @@ def write_avro_rows(
     :param rows: Its rows, column name -> value (timestamps as microseconds since the epoch).
     :param dict metadata: The header's metadata.
     :param str compression: Avro block codec.
+    :return: The rows written.
     """
     schema = parse_schema(
         {"type": "record", "name": name, "fields": [{"name": c.name, "type": _avro_type(c)} for c in columns]}
     )
-    writer(out, schema, rows, codec=compression, metadata=metadata)
+    count = 0
+
+    def counted() -> Iterator[dict[str, Any]]:
+        nonlocal count
+        for row in rows:
+            count += 1
+            yield row
+
+    writer(out, schema, counted(), codec=compression, metadata=metadata)
+    return count

@@ -160,20 +160,32 @@ def write_parquet_rows(
     rows: Iterable[dict[str, Any]],
     metadata: dict[str, str],
     compression: str = "zstd",
-) -> None:
-    """Write a table of flat rows as one Parquet file.
+) -> int:
+    """Write a table of flat rows as one Parquet file, :data:`ROW_GROUP` rows at a time.
 
     :param out: A path, or a binary stream (standard output).
     :param columns: The table's columns.
     :param rows: Its rows, column name -> value (timestamps as microseconds since the epoch).
     :param dict metadata: The file's key-value metadata.
     :param str compression: Parquet codec.
+    :return: The rows written.
     """
     _, pq = require_pyarrow()
     schema = arrow_schema(columns, metadata)
-    values: list[list[Any]] = [[] for _ in columns]
-    for row in rows:
-        for target, column in zip(values, columns, strict=True):
-            target.append(row[column.name])
-    table = _table(schema, values, [c.type for c in columns])
-    pq.write_table(table, out if not isinstance(out, Path) else str(out), compression=compression)
+    types = [c.type for c in columns]
+    names = [c.name for c in columns]
+    count = 0
+    with pq.ParquetWriter(
+        out if not isinstance(out, Path) else str(out), schema, compression=compression
+    ) as file:
+        values: list[list[Any]] = [[] for _ in columns]
+        for row in rows:
+            for target, name in zip(values, names, strict=True):
+                target.append(row[name])
+            count += 1
+            if len(values[0]) >= ROW_GROUP:
+                file.write_table(_table(schema, values, types))
+                values = [[] for _ in columns]
+        if values[0] or count == 0:
+            file.write_table(_table(schema, values, types))
+    return count

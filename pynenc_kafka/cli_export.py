@@ -240,25 +240,28 @@ def _export_invocations(args: argparse.Namespace, until: datetime | None) -> int
             replay = LogReplay(reader, log.source, workers=args.workers).run(
                 Path(tmp) / "replay", offsets, until, on_progress=progress
             )
+        metadata = export_metadata(log.app_id, log.topic, offsets, until, "invocations")
         store = ViewStore(Path(tmp) / "replay", read_only=True)
-        try:
-            rows = list(invocation_rows(store, log.app_id))
+        try:  # streamed from the replayed views: one row group in memory at a time
+            rows = invocation_rows(store, log.app_id)
+            written = 0
+
+            def write(f: IO[bytes]) -> None:
+                nonlocal written
+                if args.format == "parquet":
+                    written = write_parquet_rows(f, INVOCATION_COLUMNS, rows, metadata)
+                else:
+                    written = write_avro_rows(
+                        f, INVOCATION_RECORD, INVOCATION_COLUMNS, rows, metadata, args.compression
+                    )
+
+            size = _write_file(out, write)
         finally:
             store.close()
-    metadata = export_metadata(log.app_id, log.topic, offsets, until, "invocations")
-    if args.format == "parquet":
-        size = _write_file(out, lambda f: write_parquet_rows(f, INVOCATION_COLUMNS, rows, metadata))
-    else:
-        size = _write_file(
-            out,
-            lambda f: write_avro_rows(
-                f, INVOCATION_RECORD, INVOCATION_COLUMNS, rows, metadata, args.compression
-            ),
-        )
     where = "standard output" if out is None else str(out)
     _report(
         args,
-        f"exported {len(rows):,} invocations of app {log.app_id!r} ({replay.applied:,} events replayed) to "
+        f"exported {written:,} invocations of app {log.app_id!r} ({replay.applied:,} events replayed) to "
         f"{where} ({size:,} bytes) in {time.monotonic() - started:.1f}s, "
         f"{'as of ' + until.isoformat() if until else 'whole log'}",
     )
