@@ -21,8 +21,14 @@ from pynenc_kafka.audit.gc_pause import cyclic_gc_paused
 from pynenc_kafka.audit.log_reader import LogReader, LogReadError, OffsetRange
 from pynenc_kafka.projections.chunk_stager import ChunkStager
 
-#: librdkafka's prefetch per worker (KiB); the bulk reader's default of 256 MiB is one reader's.
-WORKER_PREFETCH_KBYTES = 64 << 10
+#: librdkafka's prefetch and fetch sizes per worker, at most: the bulk reader's (256 MiB queued,
+#: 64 MiB fetches) are one reader's, and a replay starts several.
+WORKER_READ_LIMITS: dict[str, int] = {
+    "queued.max.messages.kbytes": 8 << 10,
+    "queued.min.messages": 20_000,
+    "fetch.max.bytes": 4 << 20,
+    "max.partition.fetch.bytes": 4 << 20,
+}
 
 
 @dataclass(frozen=True)
@@ -79,8 +85,9 @@ def run_worker(task: WorkerTask, out: Connection) -> None:
     :param Connection out: This worker's pipe to the writer process (its sending end).
     """
     try:
-        prefetch = int(task.consumer_config.get("queued.max.messages.kbytes", WORKER_PREFETCH_KBYTES))
-        config = {**task.consumer_config, "queued.max.messages.kbytes": min(prefetch, WORKER_PREFETCH_KBYTES)}
+        config = dict(task.consumer_config)
+        for option, limit in WORKER_READ_LIMITS.items():
+            config[option] = min(int(config.get(option, limit)), limit)
         stager = ChunkStager(task.app_id)
         with (
             LogReader(Consumer(config), task.topic, task.partitions, task.timeout, task.describe) as reader,

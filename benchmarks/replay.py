@@ -98,12 +98,12 @@ def _templates(codec: EventCodec, app_id: str, failing: bool) -> list[bytes]:
     return [codec.encode(app_id, kind, payload, _EVENT, base) for kind, payload in events]
 
 
-def _events(app_id: str, count: int) -> Iterator[tuple[bytes, bytes]]:
-    """``count`` (key, value) pairs: whole invocation lives, ids spliced into the templates."""
+def _events(app_id: str, count: int, first: int = 0) -> Iterator[tuple[bytes, bytes]]:
+    """``count`` (key, value) pairs: whole invocation lives from invocation ``first`` on, ids spliced in."""
     codec = EventCodec()
     ok, failing = _templates(codec, app_id, False), _templates(codec, app_id, True)
     inv_marker, event_marker = _INV.encode(), _EVENT.encode()
-    made, n = 0, 0
+    made, n = 0, first
     while made < count:
         inv = f"inv-{n:012d}".encode()
         for template in failing if n % 20 == 19 else ok:
@@ -115,8 +115,8 @@ def _events(app_id: str, count: int) -> Iterator[tuple[bytes, bytes]]:
         n += 1
 
 
-def write_log(session: AuditSession, log: AppLog, count: int) -> float:
-    """Produce ``count`` events into the app's log; return the seconds it took."""
+def write_log(session: AuditSession, log: AppLog, count: int, first: int = 0) -> float:
+    """Produce ``count`` events into the app's log (invocations from ``first`` on); return the seconds."""
     producer = Producer(
         {
             "bootstrap.servers": session.settings.bootstrap_servers,
@@ -130,7 +130,7 @@ def write_log(session: AuditSession, log: AppLog, count: int) -> float:
     )
     started = time.perf_counter()
     partitions = log.partitions
-    for key, value in _events(log.app_id, count):
+    for key, value in _events(log.app_id, count, first):
         while True:
             try:
                 producer.produce(log.topic, value, key, partition=partition_for(key.decode(), partitions))
