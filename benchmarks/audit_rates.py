@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -60,6 +59,12 @@ def main() -> int:
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--workers", type=int, help="passed to replay, verify and the invocations table")
     parser.add_argument("--verify", action="store_true", help="also build the live projection and run verify")
+    parser.add_argument(
+        "--before",
+        metavar="PYTHON",
+        help="also run each command with this interpreter (another install: e.g. the previous release's "
+        "venv), right before this one's, on the same log",
+    )
     parser.add_argument(
         "--only",
         default="",
@@ -124,16 +129,35 @@ def main() -> int:
         for label, events, argv in runs:
             if only and label not in only:
                 continue
-            load = os.getloadavg()[0]
-            run = run_measured(
-                [*cli[:3], *argv[:2], *cli[3:], *argv[2:]] if argv[0] == "--projection-dir" else [*cli, *argv]
+            versions = (
+                [("before", args.before), ("after", sys.executable)]
+                if args.before
+                else [("", sys.executable)]
             )
-            applied = re.search(r"([\d,]+) events (applied|replayed|of app)", run.out)
-            print(
-                f"== {label:<12} {events:>11,} events in {run.seconds:7.1f}s: {events / run.seconds:>9,.0f} events/s, "
-                f"peak RSS {run.peak_rss / 2**20:,.0f} MiB (load {load:.1f}){'' if run.code == 0 else f' EXIT {run.code}'}"
-                + ("" if applied else f" [{run.out.strip()[:200]}]")
-            )
+            for version, python in versions:
+                command = [python, *cli[1:], *argv]
+                if version == "before":  # no --workers then
+                    command = [
+                        a for i, a in enumerate(command) if a != "--workers" and command[i - 1] != "--workers"
+                    ]
+                for leftover in (
+                    tmp / "replay",
+                    tmp / "until",
+                    tmp / "events",
+                    tmp / "events.avro",
+                    tmp / "inv.parquet",
+                ):
+                    shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(
+                        missing_ok=True
+                    )
+                load = os.getloadavg()[0]
+                run = run_measured(command)
+                print(
+                    f"== {label:<12}{version:>7} {events:>11,} events in {run.seconds:7.1f}s: "
+                    f"{events / run.seconds:>9,.0f} events/s, peak RSS {run.peak_rss / 2**20:,.0f} MiB "
+                    f"(load {load:.1f}){'' if run.code == 0 else f' EXIT {run.code}: {run.out.strip()[-300:]}'}",
+                    flush=True,
+                )
     finally:
         if args.verify:
             from pynenc_kafka.runtime import RUNTIME

@@ -46,9 +46,11 @@ def read_long(buf: bytes, pos: int) -> tuple[int, int]:
 class _Compiler:
     """Writes the source of one function per named record of a schema."""
 
-    def __init__(self) -> None:
+    def __init__(self, skip: frozenset[str]) -> None:
         self.functions: dict[str, list[str]] = {}
         self._counter = 0
+        self._skip = skip
+        self._top: dict[str, Any] = {}
 
     def fresh(self, stem: str) -> str:
         self._counter += 1
@@ -64,6 +66,9 @@ class _Compiler:
         fields = []
         for field in schema["fields"]:
             var = self.fresh("v")
+            if schema is self._top and field["name"] in self._skip and field["type"] in ("long", "string"):
+                lines += self.skipped(field["type"], "    ")
+                continue
             lines += self.value(field["type"], var, "    ")
             fields.append(f"{field['name']!r}: {var}")
         lines.append(f"    return {{{', '.join(fields)}}}, pos")
@@ -94,6 +99,17 @@ class _Compiler:
         if kind == "map":
             return self.map(schema["values"], var, indent)
         raise UnsupportedSchemaError(f"no compiled reader for Avro type {kind!r}")
+
+    def skipped(self, kind: str, indent: str) -> list[str]:
+        """Lines that step over a ``long`` or a ``string`` without making its value."""
+        if kind == "long":
+            return [f"{indent}while buf[pos] & 0x80:", f"{indent}    pos += 1", f"{indent}pos += 1"]
+        n = self.fresh("n")
+        return [
+            *self.long(n, indent),
+            f"{indent}pos += {n}",
+            f"{indent}if pos > len(buf) or {n} < 0: raise IndexError('string past the end')",
+        ]
 
     def long(self, var: str, indent: str) -> list[str]:
         """Read a varint inline when it is one byte (most lengths and indexes are)."""
@@ -150,15 +166,18 @@ def _full_name(schema: Any) -> str:
     return str(schema)
 
 
-def compile_decoder(schema: dict[str, Any]) -> RecordDecoder:
+def compile_decoder(schema: dict[str, Any], skip: frozenset[str] = frozenset()) -> RecordDecoder:
     """Compile the decoder of a record schema given in parsing canonical form (parsed JSON).
 
     :param dict schema: The record schema, names fully qualified (as the canonical form has them).
+    :param skip: Top-level ``long`` or ``string`` fields to step over: absent from the result
+        (a replay needs neither an event's id nor its ``occurred_at``).
     :raises UnsupportedSchemaError: If it uses a type this module does not compile.
     """
     if schema.get("type") != "record":
         raise UnsupportedSchemaError("only a record schema compiles")
-    compiler = _Compiler()
+    compiler = _Compiler(skip)
+    compiler._top = schema  # noqa: SLF001 - the record whose fields ``skip`` names
     entry = compiler.record(schema)
     source = "\n\n".join("\n".join(lines) for lines in compiler.functions.values())
     namespace: dict[str, Any] = {"read_long": read_long}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any
 
 from fastavro.schema import to_parsing_canonical_form
 
@@ -73,10 +73,13 @@ class ChunkStager:
         A chunk is complete when its partition met a ``Purged`` marker; :meth:`flush` returns the rest.
         """
         done: list[RowChunk] = []
-        app_id, writers, event_of = self.app_id, ROW_WRITERS, self._event
+        app_id, writers, event_of, chunks = self.app_id, ROW_WRITERS, self._event, self._open
+        purged = EventKind.PURGED
         for record in records:  # the hot loop of a parallel replay's workers
-            partition, offset = cast(int, record.partition()), cast(int, record.offset())
-            chunk, rows = self._chunk(partition)
+            partition: Any = record.partition()
+            offset: Any = record.offset()
+            found = chunks.get(partition)
+            chunk, rows = found if found is not None else self._chunk(partition)
             chunk.next_offset = offset + 1
             chunk.records += 1
             try:
@@ -89,10 +92,10 @@ class ChunkStager:
                 continue
             chunk.applied += 1
             chunk.kinds[kind.value] = chunk.kinds.get(kind.value, 0) + 1
-            if kind is EventKind.PURGED:
+            if kind is purged:
                 chunk.purge = payload
                 done.append(chunk)
-                del self._open[partition]
+                del chunks[partition]
             else:
                 writers[kind](rows, event_app, payload, partition, offset)
         return done

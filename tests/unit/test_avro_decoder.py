@@ -21,6 +21,7 @@ CODEC = EventCodec()
 CANONICAL = json.loads(to_parsing_canonical_form(CODEC.schema))
 PLAIN = parse_schema(CANONICAL)
 DECODE = compile_decoder(CANONICAL)
+SKIPPING = compile_decoder(CANONICAL, frozenset({"event_id", "occurred_at"}))
 
 text = st.text(max_size=20)
 optional = st.none() | text
@@ -86,6 +87,8 @@ def test_it_reads_what_fastavro_reads(kind_payload: tuple[EventKind, dict[str, A
         io.BytesIO(data), PLAIN, None, return_record_name=True, return_record_name_override=True
     )
     assert DECODE(data, 0) == (expected, len(data))
+    rest = {k: v for k, v in expected.items() if k not in ("event_id", "occurred_at")}
+    assert SKIPPING(data, 0) == (rest, len(data))
 
 
 def test_truncated_bytes_raise_and_unknown_types_are_refused() -> None:
