@@ -151,7 +151,10 @@ def main() -> int:
                         missing_ok=True
                     )
                 load = os.getloadavg()[0]
-                run = run_measured(command)
+                # ``-m`` puts the working folder first on the path: run each install from its own
+                run = run_measured(
+                    command, Path(python).absolute().parents[2] if version == "before" else None
+                )
                 print(
                     f"== {label:<12}{version:>7} {events:>11,} events in {run.seconds:7.1f}s: "
                     f"{events / run.seconds:>9,.0f} events/s, peak RSS {run.peak_rss / 2**20:,.0f} MiB "

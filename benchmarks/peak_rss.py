@@ -6,6 +6,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 
@@ -43,10 +44,10 @@ def _tree_rss(root: psutil.Process) -> int:
     return total
 
 
-def run_measured(argv: list[str]) -> CommandRun:
-    """Run ``argv``, sampling the resident memory of its process tree until it exits."""
+def run_measured(argv: list[str], cwd: Path | None = None) -> CommandRun:
+    """Run ``argv`` (in ``cwd``), sampling the resident memory of its process tree until it exits."""
     started = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=cwd)
     root = psutil.Process(process.pid)
     peak = 0
     stop = threading.Event()
