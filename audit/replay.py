@@ -19,7 +19,8 @@ from pathlib import Path
 
 from pynenc_kafka.audit.gc_pause import cyclic_gc_paused
 from pynenc_kafka.audit.log_reader import LogReader, OffsetRange
-from pynenc_kafka.audit.parallel_replay import default_workers, replay_in_workers
+from pynenc_kafka.audit.parallel_replay import replay_in_workers
+from pynenc_kafka.audit.worker_processes import workers_for
 from pynenc_kafka.projections.batch_codec import BatchEventCodec
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
 from pynenc_kafka.projections.chunk_writer import ChunkWriter
@@ -225,7 +226,7 @@ class LogReplay:
             resumed = bool(state.next_offsets)
             start = {p: max(state.next_offsets.get(p, 0), low) for p, low in log.start.items()}
             todo = OffsetRange(start, log.stop)
-            workers = self._workers_for(todo)
+            workers = workers_for(self._reader, todo, self._workers)
             if workers > 1:
                 chunk_writer = ChunkWriter(store, self.source.topic)
                 done = replay_in_workers(
@@ -253,14 +254,6 @@ class LogReplay:
             )
         finally:
             store.close()
-
-    def _workers_for(self, todo: OffsetRange) -> int:
-        """Worker processes for ``todo``: 1 (this process) for one partition or a reader without options."""
-        partitions = len(todo.pending())
-        if partitions < 2 or self._reader.consumer_config is None:
-            return 1
-        wanted = default_workers(partitions) if self._workers is None else self._workers
-        return max(1, min(wanted, partitions))
 
     def _apply_here(
         self, writer: ViewWriter, todo: OffsetRange, on_progress: Callable[[int, int], None] | None

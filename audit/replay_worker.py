@@ -13,13 +13,14 @@ from __future__ import annotations
 import pickle
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Protocol
 
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, Message
 
 from pynenc_kafka.audit.gc_pause import cyclic_gc_paused
 from pynenc_kafka.audit.log_reader import LogReader, LogReadError, OffsetRange
 from pynenc_kafka.projections.chunk_stager import ChunkStager
+from pynenc_kafka.projections.staged_rows import RowChunk
 
 #: librdkafka's prefetch and fetch sizes per worker, at most: the bulk reader's (256 MiB queued,
 #: 64 MiB fetches) are one reader's, and a replay starts several.
@@ -76,27 +77,31 @@ def _portable(exc: BaseException) -> BaseException:
         return LogReadError(f"replay worker failed: {exc!r}")
 
 
-def run_worker(task: WorkerTask, out: Connection) -> None:
-    """Read ``task``'s partitions, send ``("chunks", [RowChunk, ...])`` to ``out``, then ``("done", None)``.
+class BatchConverter(Protocol):
+    """Turns one read batch into what a worker sends its writer (it may keep state between batches)."""
 
-    A failure is sent as ``("error", exception)``.
+    def __call__(self, batch: list[Message]) -> Any:
+        """What to send for ``batch``."""
+
+
+def serve(task: WorkerTask, out: Connection, convert: BatchConverter) -> None:
+    """Read ``task``'s partitions, send ``("data", (records, convert(batch)))`` for each read batch, then
+    ``("done", None)``; a failure is sent as ``("error", exception)``.
 
     :param WorkerTask task: What to read.
     :param Connection out: This worker's pipe to the writer process (its sending end).
+    :param convert: What a batch becomes.
     """
     try:
         config = dict(task.consumer_config)
         for option, limit in WORKER_READ_LIMITS.items():
             config[option] = min(int(config.get(option, limit)), limit)
-        stager = ChunkStager(task.app_id)
         with (
             LogReader(Consumer(config), task.topic, task.partitions, task.timeout, task.describe) as reader,
             cyclic_gc_paused(),
         ):
             for batch in reader.read(task.offsets, task.batch_size):
-                chunks = stager.stage(batch)
-                chunks += stager.flush()
-                send_chunks(out, ("chunks", chunks))
+                send_chunks(out, ("data", (len(batch), convert(batch))))
         send_chunks(out, ("done", None))
     except ParentGone:
         return
@@ -105,3 +110,18 @@ def run_worker(task: WorkerTask, out: Connection) -> None:
             send_chunks(out, ("error", _portable(exc)))
         except ParentGone:
             return
+
+
+class _StagedBatches:
+    """A replay's conversion: the batch's row chunks."""
+
+    def __init__(self, app_id: str) -> None:
+        self._stager = ChunkStager(app_id)
+
+    def __call__(self, batch: list[Message]) -> list[RowChunk]:
+        return self._stager.stage(batch) + self._stager.flush()
+
+
+def run_worker(task: WorkerTask, out: Connection) -> None:
+    """A replay's worker: sends each read batch's :class:`RowChunk` s (see :func:`serve`)."""
+    serve(task, out, _StagedBatches(task.app_id))

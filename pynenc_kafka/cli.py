@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from pynenc_kafka import __version__
-from pynenc_kafka.audit.parallel_replay import WORKERS_HELP
+from pynenc_kafka.audit.worker_processes import WORKERS_HELP
 from pynenc_kafka.cli_commands import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,

@@ -27,9 +27,9 @@ from pynenc_kafka.audit.export_dataset import ExportedLog, ExportFolder
 from pynenc_kafka.audit.export_rows import ReadCounts
 from pynenc_kafka.audit.invocation_table import INVOCATION_COLUMNS, INVOCATION_RECORD, invocation_rows
 from pynenc_kafka.audit.log_reader import LogReader, OffsetRange
-from pynenc_kafka.audit.parallel_replay import WORKERS_HELP
 from pynenc_kafka.audit.parquet_export import require_pyarrow, write_parquet_events, write_parquet_rows
 from pynenc_kafka.audit.replay import LogReplay
+from pynenc_kafka.audit.worker_processes import WORKERS_HELP
 from pynenc_kafka.cli_commands import EXIT_OK, InputError, _progress, _session, _up_to, parse_moment
 from pynenc_kafka.cli_session import AppLog
 from pynenc_kafka.projections.store import ViewStore
@@ -214,6 +214,7 @@ def _export_to_folder(args: argparse.Namespace, since: datetime | None, until: d
                     offsets,
                     metadata,
                     on_progress=progress,
+                    workers=args.workers,
                 )
                 files = list(paths.values())
             else:

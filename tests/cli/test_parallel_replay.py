@@ -19,9 +19,9 @@ from pynenc.invocation.status import InvocationStatus
 
 from benchmarks.replay import new_log, write_log
 from pynenc_kafka.audit.log_reader import OffsetRange
-from pynenc_kafka.audit.parallel_replay import split_partitions
 from pynenc_kafka.audit.replay import LogReplay
 from pynenc_kafka.audit.replay_worker import send_chunks
+from pynenc_kafka.audit.worker_processes import split_partitions
 from pynenc_kafka.cli_session import AuditSession
 from pynenc_kafka.conf import ConfigStateBackendKafka
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
