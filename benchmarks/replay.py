@@ -250,6 +250,7 @@ def main() -> int:
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--bootstrap-servers")
     parser.add_argument("--batch-size", type=int, default=REPLAY_BATCH, help="records per RocksDB WriteBatch")
+    parser.add_argument("--workers", type=int, help="worker processes (default: LogReplay's; 1: one process)")
     parser.add_argument(
         "--breakdown",
         action="store_true",
@@ -275,7 +276,7 @@ def main() -> int:
                     count, took = read_only(reader, decode)
                 print(f"{label:>14}: {count:,} records in {took:.1f}s ({count / took:,.0f} events/s)")
         with session.reader(log) as reader:
-            replay = LogReplay(reader, log.source, args.batch_size)
+            replay = LogReplay(reader, log.source, args.batch_size, args.workers)
             profiler = cProfile.Profile() if args.profile else None
             timer = StageTimer()
             with timer if args.breakdown else contextlib.nullcontext():
