@@ -62,7 +62,7 @@ def run_workers(
     todo: OffsetRange,
     workers: int,
     batch_size: int,
-    take: Callable[[Any], None],
+    take: Callable[[Any], object],
     on_progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Read ``todo`` in ``workers`` processes running ``target``; pass what they send to ``take``.
@@ -114,7 +114,7 @@ def run_workers(
 
 def _take_all(
     pipes: list[Connection],
-    take: Callable[[Any], None],
+    take: Callable[[Any], object],
     total: int,
     on_progress: Callable[[int, int], None] | None,
 ) -> int:

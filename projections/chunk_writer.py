@@ -68,8 +68,8 @@ class ChunkWriter:
             if chunk.purge is not None:
                 released = self._marker(chunk.purge, p)
                 if released is not None:
-                    for view in STATE_VIEWS:
-                        batch.clear(view)
+                    for state_view in STATE_VIEWS:
+                        batch.clear(state_view)
                     work.extendleft(reversed(released))
         if touched:
             self._checkpoint.stage(batch, state, touched)

@@ -86,6 +86,7 @@ def test_it_reads_what_fastavro_reads(kind_payload: tuple[EventKind, dict[str, A
     expected = schemaless_reader(
         io.BytesIO(data), PLAIN, None, return_record_name=True, return_record_name_override=True
     )
+    assert isinstance(expected, dict)
     assert DECODE(data, 0) == (expected, len(data))
     rest = {k: v for k, v in expected.items() if k not in ("event_id", "occurred_at")}
     assert SKIPPING(data, 0) == (rest, len(data))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from fastavro import reader
 
@@ -62,7 +62,7 @@ def test_the_container_reads_back_with_fastavro() -> None:
             container.add(record)
         container.close()
         out.seek(0)
-        back = list(reader(out))
+        back = [cast(dict[str, Any], record) for record in reader(out)]
         assert (
             len(back) == 9_000
             and back[8_999]["offset"] == 8_999
