@@ -11,25 +11,26 @@ offsets exported.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import IO, Any
 
-from fastavro import parse_schema, writer
+from fastavro import parse_schema, schemaless_writer, writer
 
-from pynenc_kafka.audit.export_rows import (
-    DOUBLE,
-    LIST,
-    MAP,
-    TIMESTAMP,
-    Column,
-    ReadCounts,
-    app_events,
-)
+from pynenc_kafka.audit.avro_container import AvroContainer
+from pynenc_kafka.audit.export_rows import DOUBLE, LIST, MAP, TIMESTAMP, Column, ReadCounts
+from pynenc_kafka.audit.exported_bytes import ExportedEventBytes
 from pynenc_kafka.audit.gc_pause import cyclic_gc_paused
 from pynenc_kafka.audit.log_reader import LogReader, OffsetRange
-from pynenc_kafka.schemas.codec import load_event_schema
+from pynenc_kafka.schemas.codec import (
+    SINGLE_OBJECT_MAGIC,
+    EventCodec,
+    UndecodableEventError,
+    load_event_schema,
+)
+from pynenc_kafka.schemas.kinds import EventKind
 
 #: Full name of the record of an exported events file.
 EXPORTED_EVENT = "org.pynenc.kafka.export.ExportedEvent"
@@ -71,6 +72,13 @@ def export_metadata(
     }
 
 
+def payload_kinds(schema: Any) -> list[EventKind]:
+    """The payload union's branches of a parsed envelope schema, in order."""
+    by_name = {kind.schema_name: kind for kind in EventKind}
+    payload = next(f for f in schema["fields"] if f["name"] == "payload")
+    return [by_name[branch["name"]] for branch in payload["type"]]
+
+
 def write_avro_events(
     out: IO[bytes],
     reader: LogReader,
@@ -82,6 +90,9 @@ def write_avro_events(
 ) -> ReadCounts:
     """Write the app's events of ``offsets`` to ``out`` as one Avro object container file.
 
+    Events of the current schema are spliced from their bytes (:class:`ExportedEventBytes`);
+    others are decoded (earlier schemas resolved) and encoded again.
+
     :param out: A binary stream (a file, a part, standard output).
     :param LogReader reader: Reads the app's log.
     :param str app_id: The app; records of other apps are skipped.
@@ -91,22 +102,58 @@ def write_avro_events(
     :param on_progress: Called after each batch with (records read, records to read).
     """
     counts = ReadCounts()
-
-    def records() -> Iterator[dict[str, Any]]:
-        for event, partition, offset in app_events(reader, app_id, offsets, counts, on_progress):
-            yield {
-                "event_id": event.event_id,
-                "app_id": event.app_id,
-                "event_type": event.kind.value,
-                "occurred_at": event.occurred_at,
-                "partition": partition,
-                "offset": offset,
-                "payload": (event.kind.schema_name, event.payload),
-            }
-
-    with cyclic_gc_paused():
-        writer(out, exported_event_schema(), records(), codec=compression, metadata=metadata)
+    schema = exported_event_schema()
+    codec = EventCodec()
+    splicer = ExportedEventBytes(SINGLE_OBJECT_MAGIC + codec.fingerprint, payload_kinds(codec.schema), app_id)
+    container = AvroContainer(out, schema, compression, metadata)
+    total, done = offsets.total, 0
+    try:
+        with cyclic_gc_paused():
+            for batch in reader.read(offsets):
+                for msg in batch:  # the hot loop of an Avro export
+                    partition, offset = msg.partition() or 0, msg.offset() or 0
+                    value = msg.value()
+                    record = splicer.splice(value, partition, offset)
+                    if record is None:
+                        record = _encoded_again(codec, schema, app_id, value, partition, offset)
+                    if record:
+                        counts.events += 1
+                        container.add(record)
+                    else:
+                        counts.skipped += 1
+                done += len(batch)
+                if on_progress is not None:
+                    on_progress(done, total)
+    finally:
+        container.close()
     return counts
+
+
+def _encoded_again(
+    codec: EventCodec, schema: Any, app_id: str, value: bytes | None, partition: int, offset: int
+) -> bytes:
+    """The exported record of ``value`` decoded and encoded again; ``b""`` to skip it."""
+    try:
+        event = codec.decode(value)
+    except UndecodableEventError:
+        return b""
+    if event.app_id != app_id:
+        return b""
+    body = io.BytesIO()
+    schemaless_writer(
+        body,
+        schema,
+        {
+            "event_id": event.event_id,
+            "app_id": event.app_id,
+            "event_type": event.kind.value,
+            "occurred_at": event.occurred_at,
+            "partition": partition,
+            "offset": offset,
+            "payload": (event.kind.schema_name, event.payload),
+        },
+    )
+    return body.getvalue()
 
 
 def _avro_type(column: Column) -> Any:
@@ -129,7 +176,7 @@ def write_avro_rows(
     rows: Iterable[dict[str, Any]],
     metadata: dict[str, str],
     compression: str = "deflate",
-) -> None:
+) -> int:
     """Write a table of flat rows as an Avro object container file.
 
     :param out: A binary stream.
@@ -138,8 +185,18 @@ def write_avro_rows(
     :param rows: Its rows, column name -> value (timestamps as microseconds since the epoch).
     :param dict metadata: The header's metadata.
     :param str compression: Avro block codec.
+    :return: The rows written.
     """
     schema = parse_schema(
         {"type": "record", "name": name, "fields": [{"name": c.name, "type": _avro_type(c)} for c in columns]}
     )
-    writer(out, schema, rows, codec=compression, metadata=metadata)
+    count = 0
+
+    def counted() -> Iterator[dict[str, Any]]:
+        nonlocal count
+        for row in rows:
+            count += 1
+            yield row
+
+    writer(out, schema, counted(), codec=compression, metadata=metadata)
+    return count

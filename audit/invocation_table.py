@@ -9,16 +9,17 @@ duplicate registrations were dropped) is one row of the ``invocations`` view, so
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 from pynenc.identifiers.call_id import CallId
 from pynenc.invocation.status import InvocationStatus
 
 from pynenc_kafka.audit.export_rows import DOUBLE, INT, STRING, TIMESTAMP, Column
+from pynenc_kafka.projections import keys
 from pynenc_kafka.projections.store import View, ViewStore
-from pynenc_kafka.projections.views import history, outcomes
+from pynenc_kafka.projections.views import outcomes
 from pynenc_kafka.projections.views.history import HistoryRow
 from pynenc_kafka.projections.views.invocations import InvocationRow
 
@@ -98,12 +99,26 @@ def invocation_row(app_id: str, row: InvocationRow, entries: list[HistoryRow], e
 def invocation_rows(store: ViewStore, app_id: str) -> Iterator[dict[str, Any]]:
     """One row per invocation of the views, in invocation id order.
 
+    The ``invocations``, ``history`` and ``exceptions`` views are all keyed by invocation id first,
+    so one scan of each, walked together, finds every invocation's history and exception (a seek
+    per invocation cost more than building its row).
+
     :param ViewStore store: A projection folder (a replay), opened read-only.
     :param str app_id: The app the views are of.
     """
+    histories = store.scan(View.HISTORY)
+    exceptions = store.scan(View.EXCEPTIONS)
+    entry, failure = next(histories, None), next(exceptions, None)
     for key, value in store.scan(View.INVOCATIONS):
-        row: InvocationRow = json.loads(value)
-        invocation_id = key.decode()
-        yield invocation_row(
-            app_id, row, history.of_invocation(store, invocation_id), outcomes.exception(store, invocation_id)
-        )
+        row: InvocationRow = orjson.loads(value)
+        own = key + keys.SEP
+        while entry is not None and entry[0] < own:  # history of an invocation never registered
+            entry = next(histories, None)
+        entries: list[HistoryRow] = []
+        while entry is not None and entry[0].startswith(own):
+            entries.append(orjson.loads(entry[1]))
+            entry = next(histories, None)
+        while failure is not None and failure[0] < key:
+            failure = next(exceptions, None)
+        exception = failure[1].decode() if failure is not None and failure[0] == key else None
+        yield invocation_row(app_id, row, entries, exception)

@@ -90,14 +90,25 @@ class LogReader:
     :param int partitions: Its partition count.
     :param float timeout: Seconds a request, or a read that makes no progress, may take.
     :param str describe: Safe description of the connection, for error messages.
+    :param consumer_config: The consumer's options, when the reads may be split among worker
+        processes (each builds its own consumer from them); ``None`` keeps every read here.
     """
 
     def __init__(
-        self, consumer: Consumer, topic: str, partitions: int, timeout: float, describe: str
+        self,
+        consumer: Consumer,
+        topic: str,
+        partitions: int,
+        timeout: float,
+        describe: str,
+        consumer_config: Mapping[str, object] | None = None,
     ) -> None:
         self._consumer = consumer
         self.topic = topic
         self.partitions = partitions
+        self.timeout = timeout
+        self.describe = describe
+        self.consumer_config = None if consumer_config is None else dict(consumer_config)
         self._timeout = timeout
         self._describe = describe
 

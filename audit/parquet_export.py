@@ -33,11 +33,15 @@ from pynenc_kafka.audit.export_rows import (
 )
 from pynenc_kafka.audit.gc_pause import cyclic_gc_paused
 from pynenc_kafka.audit.log_reader import LogReader, OffsetRange
+from pynenc_kafka.audit.worker_processes import run_workers, workers_for
 from pynenc_kafka.schemas.errors import KafkaBackendError
 from pynenc_kafka.schemas.kinds import EventKind
 
 #: Rows of one event type buffered before they are written as a row group.
 ROW_GROUP = 50_000
+
+#: Records per read batch of a Parquet export's worker.
+PARQUET_BATCH = 10_000
 
 
 class MissingExtraError(KafkaBackendError):
@@ -77,7 +81,8 @@ def arrow_schema(columns: Iterable[Column], metadata: dict[str, str] | None = No
     return pa.schema(fields, metadata=metadata)
 
 
-def _table(schema: Any, columns: list[list[Any]], types: list[str]) -> Any:
+def arrow_table(schema: Any, columns: list[list[Any]], types: list[str]) -> Any:
+    """An Arrow table of ``schema`` from column lists of flat values (maps as dicts)."""
     pa, _ = require_pyarrow()
     arrays = []
     for values, field, kind in zip(columns, schema, types, strict=True):
@@ -99,6 +104,8 @@ class _TypeFile:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = pq.ParquetWriter(str(path), self.schema, compression=compression)
         self._buffer: list[list[Any]] = [[] for _ in self.columns]
+        self._tables: list[Any] = []
+        self._table_rows = 0
         self.rows = 0
 
     def add(self, row: list[Any]) -> None:
@@ -108,9 +115,24 @@ class _TypeFile:
         if len(self._buffer[0]) >= ROW_GROUP:
             self.flush()
 
+    def add_table(self, table: Any) -> None:
+        """Add a table of rows a worker built; written once a row group's worth is here."""
+        self._tables.append(table.replace_schema_metadata(self.schema.metadata))
+        self._table_rows += table.num_rows
+        self.rows += table.num_rows
+        if self._table_rows >= ROW_GROUP:
+            self._flush_tables()
+
+    def _flush_tables(self) -> None:
+        if self._tables:
+            pa, _ = require_pyarrow()
+            self._writer.write_table(pa.concat_tables(self._tables))
+            self._tables, self._table_rows = [], 0
+
     def flush(self) -> None:
+        self._flush_tables()
         if self._buffer[0]:
-            self._writer.write_table(_table(self.schema, self._buffer, self.types))
+            self._writer.write_table(arrow_table(self.schema, self._buffer, self.types))
             self._buffer = [[] for _ in self.columns]
 
     def close(self) -> None:
@@ -126,8 +148,12 @@ def write_parquet_events(
     metadata: dict[str, str],
     compression: str = "zstd",
     on_progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> tuple[ReadCounts, dict[EventKind, Path]]:
     """Write the app's events of ``offsets``, one Parquet file per event type met.
+
+    With several partitions to read, worker processes decode them into Arrow tables
+    (:mod:`pynenc_kafka.audit.parquet_worker`) and this process writes the files.
 
     :param part_path: Where the file of an event type goes.
     :param LogReader reader: Reads the app's log.
@@ -136,20 +162,36 @@ def write_parquet_events(
     :param dict metadata: Key-value metadata of every file (:func:`~pynenc_kafka.audit.export.export_metadata`).
     :param str compression: Parquet codec.
     :param on_progress: Called after each batch with (records read, records to read).
+    :param workers: Worker processes (``None``: one per core plus one, at most one per partition; ``1``: none).
     :return: What was read, and the file written for each event type.
     """
     require_pyarrow()
     counts = ReadCounts()
     files: dict[EventKind, _TypeFile] = {}
+
+    def type_file(kind: EventKind) -> _TypeFile:
+        out = files.get(kind)
+        if out is None:
+            out = files[kind] = _TypeFile(part_path(kind), kind, metadata, compression)
+        return out
+
+    def take(converted: tuple[int, int, dict[str, Any]]) -> None:
+        events, skipped, tables = converted
+        counts.events += events
+        counts.skipped += skipped
+        for kind, table in tables.items():
+            type_file(EventKind.of(kind)).add_table(table)
+
     try:
-        with cyclic_gc_paused():
-            for event, partition, offset in app_events(reader, app_id, offsets, counts, on_progress):
-                out = files.get(event.kind)
-                if out is None:
-                    out = files[event.kind] = _TypeFile(
-                        part_path(event.kind), event.kind, metadata, compression
-                    )
-                out.add(flat_row(event, partition, offset))
+        count = workers_for(reader, offsets, workers)
+        if count > 1:
+            from pynenc_kafka.audit.parquet_worker import run_parquet_worker
+
+            run_workers(run_parquet_worker, reader, app_id, offsets, count, PARQUET_BATCH, take, on_progress)
+        else:
+            with cyclic_gc_paused():
+                for event, partition, offset in app_events(reader, app_id, offsets, counts, on_progress):
+                    type_file(event.kind).add(flat_row(event, partition, offset))
     finally:
         for out in files.values():
             out.close()
@@ -162,20 +204,32 @@ def write_parquet_rows(
     rows: Iterable[dict[str, Any]],
     metadata: dict[str, str],
     compression: str = "zstd",
-) -> None:
-    """Write a table of flat rows as one Parquet file.
+) -> int:
+    """Write a table of flat rows as one Parquet file, :data:`ROW_GROUP` rows at a time.
 
     :param out: A path, or a binary stream (standard output).
     :param columns: The table's columns.
     :param rows: Its rows, column name -> value (timestamps as microseconds since the epoch).
     :param dict metadata: The file's key-value metadata.
     :param str compression: Parquet codec.
+    :return: The rows written.
     """
     _, pq = require_pyarrow()
     schema = arrow_schema(columns, metadata)
-    values: list[list[Any]] = [[] for _ in columns]
-    for row in rows:
-        for target, column in zip(values, columns, strict=True):
-            target.append(row[column.name])
-    table = _table(schema, values, [c.type for c in columns])
-    pq.write_table(table, out if not isinstance(out, Path) else str(out), compression=compression)
+    types = [c.type for c in columns]
+    names = [c.name for c in columns]
+    count = 0
+    with pq.ParquetWriter(
+        out if not isinstance(out, Path) else str(out), schema, compression=compression
+    ) as file:
+        values: list[list[Any]] = [[] for _ in columns]
+        for row in rows:
+            for target, name in zip(values, names, strict=True):
+                target.append(row[name])
+            count += 1
+            if len(values[0]) >= ROW_GROUP:
+                file.write_table(arrow_table(schema, values, types))
+                values = [[] for _ in columns]
+        if values[0] or count == 0:
+            file.write_table(arrow_table(schema, values, types))
+    return count

@@ -19,8 +19,11 @@ from pathlib import Path
 
 from pynenc_kafka.audit.gc_pause import cyclic_gc_paused
 from pynenc_kafka.audit.log_reader import LogReader, OffsetRange
+from pynenc_kafka.audit.parallel_replay import replay_in_workers
+from pynenc_kafka.audit.worker_processes import workers_for
 from pynenc_kafka.projections.batch_codec import BatchEventCodec
 from pynenc_kafka.projections.checkpoint import ProjectionCheckpoint
+from pynenc_kafka.projections.chunk_writer import ChunkWriter
 from pynenc_kafka.projections.store import ViewStore
 from pynenc_kafka.projections.writer import ViewWriter
 from pynenc_kafka.schemas.errors import KafkaBackendError
@@ -177,13 +180,22 @@ class LogReplay:
 
     :param LogReader reader: Reads the app's log.
     :param ReplaySource source: The log.
-    :param int batch_size: Records per RocksDB WriteBatch.
+    :param int batch_size: Records per RocksDB WriteBatch (per worker's read batch in parallel).
+    :param workers: Worker processes decoding partitions in parallel (:mod:`parallel_replay`);
+        ``None`` for one per core (at most one per partition), ``1`` for this process alone.
     """
 
-    def __init__(self, reader: LogReader, source: ReplaySource, batch_size: int = REPLAY_BATCH) -> None:
+    def __init__(
+        self,
+        reader: LogReader,
+        source: ReplaySource,
+        batch_size: int = REPLAY_BATCH,
+        workers: int | None = None,
+    ) -> None:
         self._reader = reader
         self.source = source
         self._batch_size = batch_size
+        self._workers = workers
         self._codec = BatchEventCodec()
 
     def run(
@@ -208,20 +220,30 @@ class LogReplay:
         if target.claim(self.source) and (fresh or self._ahead_of(target, log.stop)):
             target.wipe()
         self._mark(target, log, until, complete=False)
-        store, writer = self._open(target)
+        store = self._open(target)
         try:
-            resumed = bool(writer.state.next_offsets)
-            start = {p: max(writer.state.next_offsets.get(p, 0), low) for p, low in log.start.items()}
+            state = ProjectionCheckpoint(store).load()
+            resumed = bool(state.next_offsets)
+            start = {p: max(state.next_offsets.get(p, 0), low) for p, low in log.start.items()}
             todo = OffsetRange(start, log.stop)
-            total, done = todo.total, 0
-            with cyclic_gc_paused():
-                for batch in self._reader.read(todo, self._batch_size):
-                    writer.apply(batch)
-                    done += len(batch)
-                    if on_progress is not None:
-                        on_progress(done, total)
+            workers = workers_for(self._reader, todo, self._workers)
+            if workers > 1:
+                chunk_writer = ChunkWriter(store, self.source.topic, self.source.app_id)
+                done = replay_in_workers(
+                    self._reader,
+                    self.source.app_id,
+                    chunk_writer,
+                    todo,
+                    workers,
+                    self._batch_size,
+                    on_progress,
+                )
+                state = chunk_writer.state
+            else:
+                writer = ViewWriter(store, self.source.app_id, self.source.topic, self._codec)
+                done = self._apply_here(writer, todo, on_progress)
+                state = writer.state
             self._mark(target, log, until, complete=True)
-            state = writer.state
             return ReplayResult(
                 records=done,
                 applied=sum(state.applied.values()),
@@ -233,16 +255,28 @@ class LogReplay:
         finally:
             store.close()
 
-    def _open(self, target: ReplayFolder) -> tuple[ViewStore, ViewWriter]:
+    def _apply_here(
+        self, writer: ViewWriter, todo: OffsetRange, on_progress: Callable[[int, int], None] | None
+    ) -> int:
+        """Read and apply ``todo`` in this process; return the records read."""
+        total, done = todo.total, 0
+        with cyclic_gc_paused():
+            for batch in self._reader.read(todo, self._batch_size):
+                writer.apply(batch)
+                done += len(batch)
+                if on_progress is not None:
+                    on_progress(done, total)
+        return done
+
+    def _open(self, target: ReplayFolder) -> ViewStore:
         store = ViewStore(target.path)
         try:
             src = self.source
             ProjectionCheckpoint(store).bind(src.cluster_id, src.topic, src.app_id)
-            writer = ViewWriter(store, src.app_id, src.topic, self._codec)
         except BaseException:
             store.close()
             raise
-        return store, writer
+        return store
 
     @staticmethod
     def _ahead_of(target: ReplayFolder, stop: dict[int, int]) -> bool:

@@ -98,12 +98,12 @@ def _templates(codec: EventCodec, app_id: str, failing: bool) -> list[bytes]:
     return [codec.encode(app_id, kind, payload, _EVENT, base) for kind, payload in events]
 
 
-def _events(app_id: str, count: int) -> Iterator[tuple[bytes, bytes]]:
-    """``count`` (key, value) pairs: whole invocation lives, ids spliced into the templates."""
+def _events(app_id: str, count: int, first: int = 0) -> Iterator[tuple[bytes, bytes]]:
+    """``count`` (key, value) pairs: whole invocation lives from invocation ``first`` on, ids spliced in."""
     codec = EventCodec()
     ok, failing = _templates(codec, app_id, False), _templates(codec, app_id, True)
     inv_marker, event_marker = _INV.encode(), _EVENT.encode()
-    made, n = 0, 0
+    made, n = 0, first
     while made < count:
         inv = f"inv-{n:012d}".encode()
         for template in failing if n % 20 == 19 else ok:
@@ -115,8 +115,8 @@ def _events(app_id: str, count: int) -> Iterator[tuple[bytes, bytes]]:
         n += 1
 
 
-def write_log(session: AuditSession, log: AppLog, count: int) -> float:
-    """Produce ``count`` events into the app's log; return the seconds it took."""
+def write_log(session: AuditSession, log: AppLog, count: int, first: int = 0) -> float:
+    """Produce ``count`` events into the app's log (invocations from ``first`` on); return the seconds."""
     producer = Producer(
         {
             "bootstrap.servers": session.settings.bootstrap_servers,
@@ -130,7 +130,7 @@ def write_log(session: AuditSession, log: AppLog, count: int) -> float:
     )
     started = time.perf_counter()
     partitions = log.partitions
-    for key, value in _events(log.app_id, count):
+    for key, value in _events(log.app_id, count, first):
         while True:
             try:
                 producer.produce(log.topic, value, key, partition=partition_for(key.decode(), partitions))
@@ -250,6 +250,7 @@ def main() -> int:
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--bootstrap-servers")
     parser.add_argument("--batch-size", type=int, default=REPLAY_BATCH, help="records per RocksDB WriteBatch")
+    parser.add_argument("--workers", type=int, help="worker processes (default: LogReplay's; 1: one process)")
     parser.add_argument(
         "--breakdown",
         action="store_true",
@@ -275,7 +276,7 @@ def main() -> int:
                     count, took = read_only(reader, decode)
                 print(f"{label:>14}: {count:,} records in {took:.1f}s ({count / took:,.0f} events/s)")
         with session.reader(log) as reader:
-            replay = LogReplay(reader, log.source, args.batch_size)
+            replay = LogReplay(reader, log.source, args.batch_size, args.workers)
             profiler = cProfile.Profile() if args.profile else None
             timer = StageTimer()
             with timer if args.breakdown else contextlib.nullcontext():

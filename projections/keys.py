@@ -20,11 +20,13 @@ def text(value: str) -> bytes:
 
 def joined(*parts: str) -> bytes:
     """Text parts joined by the separator: a composite key."""
-    return SEP.join(p.encode() for p in parts)
+    return SEP.join([p.encode() for p in parts])
 
 
 def prefix(*parts: str) -> bytes:
     """The key prefix selecting every row under ``parts``."""
+    if len(parts) == 1:  # every applied status record asks for one
+        return parts[0].encode() + SEP
     return joined(*parts) + SEP
 
 

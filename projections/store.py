@@ -21,6 +21,9 @@ from rocksdict import AccessType, Options, Rdict, WriteBatch
 
 from pynenc_kafka.projections import keys
 from pynenc_kafka.projections.errors import DamagedProjectionError, ProjectionFolderError
+from pynenc_kafka.projections.row_json import dump
+
+__all__ = ["STATE_VIEWS", "View", "ViewBatch", "ViewStore", "dump"]
 
 
 class View(StrEnum):
@@ -92,6 +95,20 @@ ORCHESTRATION_VIEWS = (
 STATE_VIEWS = tuple(
     v for v in View if v is not View.CHECKPOINT and v not in CLIENT_DATA_VIEWS + ORCHESTRATION_VIEWS
 )
+#: The views a purge of each scope empties (a marker from before scopes is the state's).
+PURGE_SCOPES: dict[str, tuple[View, ...]] = {
+    "state": STATE_VIEWS,
+    "client_data": CLIENT_DATA_VIEWS,
+    "orchestration": ORCHESTRATION_VIEWS,
+}
+
+
+def purged_views(marker: dict[str, Any]) -> tuple[View, ...] | None:
+    """The views a completed purge empties, or ``None`` for a scope this version does not know (a
+    newer writer's): dropping views it was not meant for would lose data nobody purged."""
+    return PURGE_SCOPES.get(marker.get("scope") or "state")
+
+
 #: Every view the events write (all but the checkpoint): what a replay must rebuild row for row.
 PROJECTED_VIEWS = STATE_VIEWS + CLIENT_DATA_VIEWS + ORCHESTRATION_VIEWS
 
@@ -231,11 +248,3 @@ def _open_error(path: Path, exc: Exception) -> DamagedProjectionError | Projecti
             "is rebuilt from the log"
         )
     return ProjectionFolderError(f"the projection {path} cannot be opened: {text}")
-
-
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
-
-
-def dump(value: Any) -> bytes:
-    """Compact JSON bytes of a view value (one shared encoder: every applied event calls it)."""
-    return _ENCODE(value).encode()

@@ -22,16 +22,10 @@ from pynenc_kafka.projections.checkpoint import CheckpointState, ProjectionCheck
 from pynenc_kafka.projections.observer import UNOBSERVED, ProjectionObserver
 from pynenc_kafka.projections.purge_hold import LogRecord, PurgeHold
 from pynenc_kafka.projections.staged import StagedView
-from pynenc_kafka.projections.store import (
-    CLIENT_DATA_VIEWS,
-    ORCHESTRATION_VIEWS,
-    STATE_VIEWS,
-    View,
-    ViewStore,
-)
+from pynenc_kafka.projections.store import View, ViewStore, purged_views
 from pynenc_kafka.projections.views import DECIDERS, ROW_WRITERS
 from pynenc_kafka.schemas.codec import UndecodableEventError
-from pynenc_kafka.schemas.kinds import EventKind, PurgeScope
+from pynenc_kafka.schemas.kinds import EventKind
 
 logger = logging.getLogger("pynenc_kafka.projector")
 
@@ -120,28 +114,25 @@ class ViewWriter:
         return {p: state.next_offsets[p] for p in touched}
 
     def _purged_views(self, marker: dict[str, Any], partition: int, offset: int) -> tuple[View, ...]:
-        """The views a completed purge empties: its scope's (a marker from before scopes: the state's).
-
-        A scope this version does not know (a newer writer's) empties nothing and is reported:
-        dropping views it was not meant for would lose data nobody purged.
-        """
-        scope = marker.get("scope") or PurgeScope.STATE
-        if scope == PurgeScope.STATE:
-            return STATE_VIEWS
-        if scope == PurgeScope.CLIENT_DATA:
-            return CLIENT_DATA_VIEWS
-        if scope == PurgeScope.ORCHESTRATION:
-            return ORCHESTRATION_VIEWS
-        logger.warning(
-            "purge %s at %s partition %d offset %d has scope %r, unknown to this version: nothing dropped",
-            marker["purge_id"],
-            self.topic,
-            partition,
-            offset,
-            scope,
-        )
-        return ()
+        """The views a completed purge empties (:func:`purged_views`); an unknown scope is reported."""
+        views = purged_views(marker)
+        if views is None:
+            unknown_purge_scope(self.topic, marker, partition, offset)
+            return ()
+        return views
 
     def _skip(self, partition: int, offset: int, why: str) -> None:
         self.state.skipped[partition] = self.state.skipped.get(partition, 0) + 1
         logger.warning("skipped record at %s partition %d offset %d: %s", self.topic, partition, offset, why)
+
+
+def unknown_purge_scope(topic: str, marker: dict[str, Any], partition: int, offset: int) -> None:
+    """Report a purge marker whose scope this version does not know (it empties nothing)."""
+    logger.warning(
+        "purge %s at %s partition %d offset %d has scope %r, unknown to this version: nothing dropped",
+        marker["purge_id"],
+        topic,
+        partition,
+        offset,
+        marker.get("scope"),
+    )

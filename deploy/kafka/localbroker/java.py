@@ -12,8 +12,9 @@ from .properties import new_cluster_id
 
 MIN_JAVA = 17
 """Kafka 4 needs Java 17 or newer for its broker."""
-JVM_OPTIONS = ("-Xms256m", "-Xmx512m", "-Djava.awt.headless=true")
-"""A small heap: the broker serves one machine's tests, not production traffic."""
+JVM_OPTIONS = ("-Xms256m", "-Xmx1g", "-Djava.awt.headless=true")
+"""A small heap: the broker serves one machine's tests, not production traffic. A test session
+creates a few thousand topics (an app's log, queue and runners), whose metadata fills 512 MiB."""
 NODE_JVM_OPTIONS = ("-Xms128m", "-Xmx384m", "-Djava.awt.headless=true")
 """A smaller heap for each node of a local cluster, so that three fit beside the tests."""
 

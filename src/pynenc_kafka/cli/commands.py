@@ -162,7 +162,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     with session.reader(log) as reader:
         offsets = _up_to(reader, log, until)
         with _progress("replay") as progress:
-            result = LogReplay(reader, log.source).run(Path(args.into), offsets, until, args.fresh, progress)
+            replay = LogReplay(reader, log.source, workers=args.workers)
+            result = replay.run(Path(args.into), offsets, until, args.fresh, progress)
     rate = result.records / result.seconds if result.seconds > 0 else 0.0
     print(
         f"replayed {result.records:,} records of app {log.app_id!r} into {args.into} in {result.seconds:.1f}s "
@@ -212,7 +213,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             )
         with tempfile.TemporaryDirectory(prefix="pynenc-kafka-verify-") as tmp:
             with _progress("verify") as progress:
-                result = LogReplay(reader, log.source).run(
+                result = LogReplay(reader, log.source, workers=args.workers).run(
                     Path(tmp) / "replay", OffsetRange(whole.start, stop), on_progress=progress
                 )
             replayed = ViewStore(Path(tmp) / "replay", read_only=True)

@@ -29,6 +29,7 @@ from pynenc_kafka.audit.invocation_table import INVOCATION_COLUMNS, INVOCATION_R
 from pynenc_kafka.audit.log_reader import LogReader, OffsetRange
 from pynenc_kafka.audit.parquet_export import require_pyarrow, write_parquet_events, write_parquet_rows
 from pynenc_kafka.audit.replay import LogReplay
+from pynenc_kafka.audit.worker_processes import WORKERS_HELP
 from pynenc_kafka.cli.commands import EXIT_OK, InputError, _progress, _session, _up_to, parse_moment
 from pynenc_kafka.cli.session import AppLog
 from pynenc_kafka.projections.store import ViewStore
@@ -61,6 +62,7 @@ def add_export_arguments(export: argparse.ArgumentParser) -> None:
     export.add_argument(
         "--force", action="store_true", help="replace an existing file, or start a folder over"
     )
+    export.add_argument("--workers", type=int, metavar="N", help=WORKERS_HELP)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -212,6 +214,7 @@ def _export_to_folder(args: argparse.Namespace, since: datetime | None, until: d
                     offsets,
                     metadata,
                     on_progress=progress,
+                    workers=args.workers,
                 )
                 files = list(paths.values())
             else:
@@ -235,28 +238,31 @@ def _export_invocations(args: argparse.Namespace, until: datetime | None) -> int
     with session.reader(log) as reader, tempfile.TemporaryDirectory(prefix="pynenc-kafka-export-") as tmp:
         offsets = _up_to(reader, log, until)
         with _progress("replay") as progress:
-            replay = LogReplay(reader, log.source).run(
+            replay = LogReplay(reader, log.source, workers=args.workers).run(
                 Path(tmp) / "replay", offsets, until, on_progress=progress
             )
+        metadata = export_metadata(log.app_id, log.topic, offsets, until, "invocations")
         store = ViewStore(Path(tmp) / "replay", read_only=True)
-        try:
-            rows = list(invocation_rows(store, log.app_id))
+        try:  # streamed from the replayed views: one row group in memory at a time
+            rows = invocation_rows(store, log.app_id)
+            written = 0
+
+            def write(f: IO[bytes]) -> None:
+                nonlocal written
+                if args.format == "parquet":
+                    written = write_parquet_rows(f, INVOCATION_COLUMNS, rows, metadata)
+                else:
+                    written = write_avro_rows(
+                        f, INVOCATION_RECORD, INVOCATION_COLUMNS, rows, metadata, args.compression
+                    )
+
+            size = _write_file(out, write)
         finally:
             store.close()
-    metadata = export_metadata(log.app_id, log.topic, offsets, until, "invocations")
-    if args.format == "parquet":
-        size = _write_file(out, lambda f: write_parquet_rows(f, INVOCATION_COLUMNS, rows, metadata))
-    else:
-        size = _write_file(
-            out,
-            lambda f: write_avro_rows(
-                f, INVOCATION_RECORD, INVOCATION_COLUMNS, rows, metadata, args.compression
-            ),
-        )
     where = "standard output" if out is None else str(out)
     _report(
         args,
-        f"exported {len(rows):,} invocations of app {log.app_id!r} ({replay.applied:,} events replayed) to "
+        f"exported {written:,} invocations of app {log.app_id!r} ({replay.applied:,} events replayed) to "
         f"{where} ({size:,} bytes) in {time.monotonic() - started:.1f}s, "
         f"{'as of ' + until.isoformat() if until else 'whole log'}",
     )

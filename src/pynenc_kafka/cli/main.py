@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from pynenc_kafka import __version__
+from pynenc_kafka.audit.worker_processes import WORKERS_HELP
 from pynenc_kafka.cli.commands import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -112,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--until", metavar="TIMESTAMP", help="ISO-8601 moment to stop at (the state as of then)"
     )
     replay.add_argument("--fresh", action="store_true", help="start over instead of resuming a replay in DIR")
+    replay.add_argument("--workers", type=int, metavar="N", help=WORKERS_HELP)
 
     show = command("show", cmd_show, "an invocation's history, result or exception as of a replayed folder")
     show.add_argument("invocation_id")
@@ -120,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = command("verify", cmd_verify, "check that a replay of the log equals the live projection")
     verify.add_argument("--app", required=True, help="the pynenc app id")
+    verify.add_argument("--workers", type=int, metavar="N", help=WORKERS_HELP)
 
     lag = command(
         "lag", cmd_lag, "how far this host's projection of an app is behind the log, who projects it"

@@ -144,7 +144,12 @@ class AuditSession:
         """A reader of ``log`` with its own consumer (close it after use)."""
         config = bulk_read_config(self.settings.consumer_config("pynenc-kafka-cli"), self.settings.consumer)
         return LogReader(
-            Consumer(config), log.topic, log.partitions, self.settings.timeout, self.settings.describe()
+            Consumer(config),
+            log.topic,
+            log.partitions,
+            self.settings.timeout,
+            self.settings.describe(),
+            config,
         )
 
     def live_layout(self, log: AppLog) -> ProjectionLayout:

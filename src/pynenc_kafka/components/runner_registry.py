@@ -78,7 +78,8 @@ class RunnerRegistry:
     def _table(self) -> CompactedTopic:
         spec = self._log.spec
         clients = RUNTIME.cluster(spec.settings)
-        return CompactedTopic(clients, spec.topics.runners, spec.partitions, spec.replication)
+        # One partition: a heartbeat is a small record and a fleet has few runners.
+        return CompactedTopic(clients, spec.topics.runners, 1, spec.replication)
 
     def heartbeat(
         self, runner_ids: list[str], can_run_atomic_service: bool, consumed_queues: Sequence[str] | None
