@@ -10,8 +10,8 @@ It reads exactly what fastavro reads with the schema's parsing canonical form (n
 types: timestamps stay microseconds) and ``return_record_name=True,
 return_record_name_override=True``: a union of several records is ``(full name, fields)``, a
 union of ``null`` and one type is that type's value or ``None``. It handles the types the event
-schemas use (records, ``string``, ``int``, ``long``, ``boolean``, ``map`` of any of those, and
-unions); :func:`compile_decoder` refuses any other, and the caller keeps fastavro for it.
+schemas use (records, ``string``, ``int``, ``long``, ``boolean``, ``map`` and ``array`` of any of those,
+and unions); :func:`compile_decoder` refuses any other, and the caller keeps fastavro for it.
 Malformed bytes raise (``IndexError``, ``UnicodeDecodeError``, ``ValueError``); the caller then
 decodes the record with fastavro, which reports the error as it always did.
 """
@@ -98,6 +98,8 @@ class _Compiler:
             return [f"{indent}{var} = buf[pos] == 1", f"{indent}pos += 1"]
         if kind == "map":
             return self.map(schema["values"], var, indent)
+        if kind == "array":
+            return self.array(schema["items"], var, indent)
         raise UnsupportedSchemaError(f"no compiled reader for Avro type {kind!r}")
 
     def skipped(self, kind: str, indent: str) -> list[str]:
@@ -136,6 +138,22 @@ class _Compiler:
         lines += self.value("string", key, body)
         lines += self.value(values, item, body)
         lines.append(f"{body}{var}[{key}] = {item}")
+        lines += self.long(count, inner)
+        return lines
+
+    def array(self, items: Any, var: str, indent: str) -> list[str]:
+        count, item = self.fresh("c"), self.fresh("i")
+        lines = [f"{indent}{var} = []", *self.long(count, indent), f"{indent}while {count}:"]
+        inner = indent + "    "
+        lines += [
+            f"{inner}if {count} < 0:",
+            f"{inner}    {count} = -{count}",
+            f"{inner}    _, pos = read_long(buf, pos)",
+            f"{inner}for _ in range({count}):",
+        ]
+        body = inner + "    "
+        lines += self.value(items, item, body)
+        lines.append(f"{body}{var}.append({item})")
         lines += self.long(count, inner)
         return lines
 

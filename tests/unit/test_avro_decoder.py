@@ -63,7 +63,33 @@ PAYLOADS: dict[EventKind, st.SearchStrategy[dict[str, Any]]] = {
         }
     ),
     EventKind.PURGED: st.fixed_dictionaries(
-        {"purge_id": text, "partitions": st.integers(-(2**31), 2**31 - 1)}
+        {"purge_id": text, "partitions": st.integers(-(2**31), 2**31 - 1), "scope": text}
+    ),
+    EventKind.STATUS_TRANSITION_REQUESTED: st.fixed_dictionaries(
+        {
+            "request_id": text,
+            "invocation_id": text,
+            "decision_key": text,
+            "status": text,
+            "runner_id": optional,
+            "requested_at": longs,
+            "concurrency_group": optional,
+        }
+    ),
+    EventKind.ARGUMENTS_INDEXED: st.fixed_dictionaries(
+        {"invocation_id": text, "decision_key": text, "arguments": st.dictionaries(text, text, max_size=4)}
+    ),
+    EventKind.WAITING_FOR_RESULTS: st.fixed_dictionaries(
+        {"caller_id": text, "waited_ids": st.lists(text, max_size=5)}
+    ),
+    EventKind.RUNNER_HEARTBEAT: st.fixed_dictionaries(
+        {
+            "runner_id": text,
+            "created_at": longs,
+            "heartbeat_at": longs,
+            "can_run_atomic_service": st.booleans(),
+            "consumed_queues": st.none() | st.lists(text, max_size=3),
+        }
     ),
 }
 
