@@ -74,15 +74,15 @@ class ChunkWriter:
                     )
             if chunk.decision is not None:
                 kind, payload, offset = chunk.decision
-                DECIDERS[EventKind(kind)](staged, self.app_id, payload, p, offset)
+                DECIDERS[EventKind.of(kind)](staged, self.app_id, payload, p, offset)
             if chunk.purge is not None:
                 released = self._marker(chunk.purge, p)
                 if released is not None:
-                    views = purged_views(chunk.purge)
-                    if views is None:
+                    dropped = purged_views(chunk.purge)
+                    if dropped is None:
                         unknown_purge_scope(self.topic, chunk.purge, p, chunk.next_offset - 1)
-                    for view in views or ():
-                        staged.clear(view)
+                    for purged in dropped or ():
+                        staged.clear(purged)
                     work.extendleft(reversed(released))
         if touched:
             self._checkpoint.stage(batch, state, touched)
