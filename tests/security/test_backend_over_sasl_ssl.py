@@ -68,7 +68,7 @@ def test_write_read_across_processes_purge_replay_and_verify_as_an_app_principal
     alice = secure_broker.new_user(f"alice-{secure_app_id}")
     granted = grant_app(secure_broker, secure_app_id, alice["sasl.username"])
     assert granted.returncode == 0, granted.stderr
-    assert f"applied 12 ACLs for User:{alice['sasl.username']} as User:admin" in granted.stderr
+    assert f"applied 22 ACLs for User:{alice['sasl.username']} as User:admin" in granted.stderr
     assert "IDEMPOTENT_WRITE" in granted.stdout and "kafka-acls.sh" in granted.stdout
 
     # The environment wins over builder arguments: the session's plaintext broker must not.
