@@ -19,7 +19,7 @@ from pynenc_kafka.projections.store import View
 from pynenc_kafka.schemas.topology import AppTopics
 from tests.cli.support import record_status, register, run_cli
 from tests.integration.support import REPO, backend, projection, run_python
-from tests.security.secured_broker import SecuredBroker
+from tests.security.secured_broker import SecuredBroker, grant_app
 
 
 def log_bytes(broker: SecuredBroker, topic: str) -> bytes:
@@ -44,18 +44,6 @@ def log_bytes(broker: SecuredBroker, topic: str) -> bytes:
         return found
     finally:
         consumer.close()
-
-
-def grant_app(broker: SecuredBroker, app_id: str, user: str) -> subprocess.CompletedProcess[str]:
-    """``pynenc-kafka acl APP USER --apply``, run as the admin."""
-    return subprocess.run(
-        [sys.executable, "-m", "pynenc_kafka.cli", "acl", app_id, user, "--apply"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        env=broker.env(broker.admin_options),
-    )
 
 
 def test_write_read_across_processes_purge_replay_and_verify_as_an_app_principal(
