@@ -1,21 +1,26 @@
-"""Run pynenc's combination suite with KafkaStateBackend as the state backend.
+"""Run pynenc's combination suite with every component on Kafka.
 
 pynenc's ``pynenc_tests/integration/combinations/conftest.py`` is not a conftest of
 this folder, so its fixtures are imported here explicitly, and ``app_combination_instance``
 is overridden, as that conftest tells plugin authors to do.
 
-Every combination uses pynenc's SQLite broker, orchestrator, trigger and client data
-store on a temporary database per test, and our ``KafkaStateBackend`` on the session's
-broker: one combination per runner pynenc ships, with the serializer pynenc's own suite
-pairs it with. The app is described twice, identically: in the builder's config values
+Every combination puts the state backend, broker, orchestrator and client data store on
+Kafka (``PynencBuilder().kafka()``, the session's broker) and keeps pynenc's
+``SQLiteTrigger`` on a temporary database per test: one combination per runner pynenc
+ships, with the serializer pynenc's own suite pairs it with. The trigger is pynenc's until
+ours exists, and SQLite's rather than Mem's because the process runners (ProcessRunner,
+PersistentProcessRunner, MultiThreadRunner) run tasks in other processes: a ``MemTrigger``
+would keep one set of trigger conditions per process (pynenc's builder refuses its Mem
+components with those runners), while every process of a host shares SQLite's file. The
+suite has no trigger test of its own; the trigger is exercised by the status reports and
+the trigger loop of every runner. The app is described twice, identically: in the builder's config values
 (this process) and in ``PYNENC__*`` environment variables, because some tests build the
 app again with a bare ``Pynenc()`` in a child process (``_subprocess_runner_main``) and
 spawned runners re-import the task modules. ``PYNENC__KAFKA_PROJECTION_DIR`` and
 ``PYNENC__KAFKA_TOPIC_PREFIX`` come from ``tests/conftest.py``.
 
-``PYNENC_KAFKA_COMBINATIONS_BASELINE=1`` runs the very same tests on pynenc's own
-``SQLiteStateBackend`` instead (ids ``[SQLite ...]``): a test that fails there too is
-not ours.
+``PYNENC_KAFKA_COMBINATIONS_BASELINE=1`` runs the very same tests on pynenc's full SQLite
+stack instead (ids ``[SQLite ...]``): a test that fails there too is not ours.
 """
 
 from __future__ import annotations
@@ -53,7 +58,9 @@ from pynenc_tests.integration.combinations.conftest import (  # noqa: F401  (fix
 )
 from pynenc_tests.util.subclasses import get_runner_subclasses
 
+from pynenc_kafka.builder import KAFKA_COMPONENTS
 from pynenc_kafka.components.state_backend import KafkaStateBackend
+from pynenc_kafka.core.queue_tables import QUEUE_TABLES
 from pynenc_kafka.core.runtime import RUNTIME
 
 HERE = Path(__file__).resolve().parent
@@ -91,7 +98,7 @@ PYNENC_RACES = pytest.mark.flaky(
 
 @dataclass(frozen=True)
 class KafkaCombination:
-    """One runner and its serializer, on SQLite components with KafkaStateBackend."""
+    """One runner and its serializer, on every Kafka component and pynenc's SQLite trigger."""
 
     runner: type
     serializer: type
@@ -165,12 +172,13 @@ def in_projection(path: Path, root: Path, topic: str) -> bool:
 def app_combination_instance(
     request: FixtureRequest, monkeypatch: MonkeyPatch, temp_sqlite_db_path: str, kafka_bootstrap: str
 ) -> Iterator[Pynenc]:
-    """A fresh app per test: SQLite components on a temp database, KafkaStateBackend on the session broker.
+    """A fresh app per test: every Kafka component on the session broker, SQLiteTrigger on a temp database.
 
     At teardown (after pynenc's ``app`` fixture stopped the runner and killed its children)
-    the test's leftover processes are killed and the app's projection is closed in this
-    process, so a worker does not keep idle projector threads and RocksDB handles of
-    earlier tests (more threads also make pynenc's fork-based runners likelier to deadlock).
+    the test's leftover processes are killed and the app's projection and queue table are
+    closed in this process, so a worker does not keep idle follower threads and RocksDB
+    handles of earlier tests (more threads also make pynenc's fork-based runners likelier to
+    deadlock).
     """
     comb: KafkaCombination = request.param
     test_module, test_name = util.get_module_name(request)
@@ -186,19 +194,16 @@ def app_combination_instance(
     }
     builder = PynencBuilder().app_id(app_id).sqlite(sqlite_db_path=temp_sqlite_db_path)
     if BASELINE:
-        state_backend_cls = "SQLiteStateBackend"
+        components = {name: f"SQLite{cls.removeprefix('Kafka')}" for name, cls in KAFKA_COMPONENTS.items()}
     else:
         builder = builder.kafka(bootstrap_servers=kafka_bootstrap)
-        state_backend_cls = KafkaStateBackend.__name__
+        components = dict(KAFKA_COMPONENTS)
     pynenc_app = builder.custom_config(**settings).build()
     # The same app for any process that builds it from the environment.
     env = {
         "PYNENC__APP_ID": app_id,
-        "PYNENC__ORCHESTRATOR_CLS": "SQLiteOrchestrator",
-        "PYNENC__BROKER_CLS": "SQLiteBroker",
-        "PYNENC__CLIENT_DATA_STORE_CLS": "SQLiteClientDataStore",
+        **{f"PYNENC__{name.upper()}_CLS": cls for name, cls in components.items()},
         "PYNENC__TRIGGER_CLS": "SQLiteTrigger",
-        "PYNENC__STATE_BACKEND_CLS": state_backend_cls,
         "PYNENC__SQLITE_DB_PATH": temp_sqlite_db_path,
         "PYNENC__KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         **{f"PYNENC__{key.upper()}": str(value) for key, value in settings.items()},
@@ -206,7 +211,9 @@ def app_combination_instance(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert os.environ.get("PYNENC__KAFKA_TOPIC_PREFIX"), "tests/conftest.py sets the topic prefix"
-    assert type(pynenc_app.state_backend).__name__ == state_backend_cls
+    built = {name: type(getattr(pynenc_app, name)).__name__ for name in components}
+    assert built == components, f"the builder made {built}, not {components}"
+    assert type(pynenc_app.trigger).__name__ == "SQLiteTrigger"
     yield pynenc_app
     backend = pynenc_app.state_backend
     if isinstance(backend, KafkaStateBackend):
@@ -214,6 +221,7 @@ def app_combination_instance(
             app_id, Path(temp_sqlite_db_path), (backend.conf.projection_root.resolve(), backend.topics.events)
         )
         RUNTIME.close_app(backend.topics)
+        QUEUE_TABLES.close_app(backend.topics)
     else:
         kill_processes_of(app_id, Path(temp_sqlite_db_path), None)
 
