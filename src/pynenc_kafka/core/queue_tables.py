@@ -99,7 +99,9 @@ class QueueTables:
     def close_cluster(self, bootstrap_servers: str | None) -> None:
         """Close the tables of one cluster (every table if ``None``), so nothing here polls it any more."""
         self._close_where(
-            lambda table: bootstrap_servers is None or table.spec.settings.bootstrap_servers == bootstrap_servers
+            lambda table: (
+                bootstrap_servers is None or table.spec.settings.bootstrap_servers == bootstrap_servers
+            )
         )
 
     def _close_where(self, chosen: Callable[[QueueTable], bool]) -> None:
