@@ -74,6 +74,17 @@ def test_apps_that_come_and_go_leave_a_bounded_number_of_tables_and_threads() ->
     assert len(new) <= 2
 
 
+def test_closing_an_app_closes_its_table_only_and_a_later_use_reads_the_queue_again() -> None:
+    kept, closed = (broker_of(broker_app(unique_app_id(label))) for label in ("kept", "closed"))
+    invocation_id = InvocationId(str(uuid.uuid4()))
+    closed.route_invocation(invocation_id, "default", 0.0)
+    assert kept.count_invocations() == 0
+    QUEUE_TABLES.close_app(closed.spec.topics)
+    open_topics = {table.spec.topics for table in QUEUE_TABLES.open_tables()}
+    assert closed.spec.topics not in open_topics and kept.spec.topics in open_topics
+    assert closed.retrieve_invocation() == invocation_id
+
+
 def _retrieve_in_child(app_id: str, results: Any) -> None:
     results.put(str(broker_of(broker_app(app_id)).retrieve_invocation()))
 

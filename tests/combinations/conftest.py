@@ -1,21 +1,26 @@
-"""Run pynenc's combination suite with KafkaStateBackend as the state backend.
+"""Run pynenc's combination suite with every component on Kafka.
 
 pynenc's ``pynenc_tests/integration/combinations/conftest.py`` is not a conftest of
 this folder, so its fixtures are imported here explicitly, and ``app_combination_instance``
 is overridden, as that conftest tells plugin authors to do.
 
-Every combination uses pynenc's SQLite broker, orchestrator, trigger and client data
-store on a temporary database per test, and our ``KafkaStateBackend`` on the session's
-broker: one combination per runner pynenc ships, with the serializer pynenc's own suite
-pairs it with. The app is described twice, identically: in the builder's config values
+Every combination puts the state backend, broker, orchestrator and client data store on
+Kafka (``PynencBuilder().kafka()``, the session's broker) and keeps pynenc's
+``SQLiteTrigger`` on a temporary database per test: one combination per runner pynenc
+ships, with the serializer pynenc's own suite pairs it with. The trigger is pynenc's until
+ours exists, and SQLite's rather than Mem's because the process runners (ProcessRunner,
+PersistentProcessRunner, MultiThreadRunner) run tasks in other processes: a ``MemTrigger``
+would keep one set of trigger conditions per process (pynenc's builder refuses its Mem
+components with those runners), while every process of a host shares SQLite's file. The
+suite has no trigger test of its own; the trigger is exercised by the status reports and
+the trigger loop of every runner. The app is described twice, identically: in the builder's config values
 (this process) and in ``PYNENC__*`` environment variables, because some tests build the
 app again with a bare ``Pynenc()`` in a child process (``_subprocess_runner_main``) and
 spawned runners re-import the task modules. ``PYNENC__KAFKA_PROJECTION_DIR`` and
 ``PYNENC__KAFKA_TOPIC_PREFIX`` come from ``tests/conftest.py``.
 
-``PYNENC_KAFKA_COMBINATIONS_BASELINE=1`` runs the very same tests on pynenc's own
-``SQLiteStateBackend`` instead (ids ``[SQLite ...]``): a test that fails there too is
-not ours.
+``PYNENC_KAFKA_COMBINATIONS_BASELINE=1`` runs the very same tests on pynenc's full SQLite
+stack instead (ids ``[SQLite ...]``): a test that fails there too is not ours.
 """
 
 from __future__ import annotations
@@ -53,7 +58,9 @@ from pynenc_tests.integration.combinations.conftest import (  # noqa: F401  (fix
 )
 from pynenc_tests.util.subclasses import get_runner_subclasses
 
+from pynenc_kafka.builder import KAFKA_COMPONENTS
 from pynenc_kafka.components.state_backend import KafkaStateBackend
+from pynenc_kafka.core.queue_tables import QUEUE_TABLES
 from pynenc_kafka.core.runtime import RUNTIME
 
 HERE = Path(__file__).resolve().parent
@@ -65,33 +72,24 @@ BASELINE = os.environ.get("PYNENC_KAFKA_COMBINATIONS_BASELINE", "") not in ("", 
 #: test should not cost CI five minutes. The slowest passing test takes 55-110 s on 2 cores.
 COMBINATION_TIMEOUT = 200
 
-#: Failures of pynenc's own runners and SQLite components, seen in fresh-clone runs, get one
-#: more run with a new app; any other failure (a wrong answer, a missing record that is not the
-#: race below) fails at once, and so does a second one.
+#: One failure of pynenc's own, proven on its full SQLite stack, gets one more run with a new
+#: app, in MultiThreadRunner tests only: a hang past the per-test timeout, when pynenc's
+#: MultiThreadRunner deadlocks creating its ``multiprocessing.Manager`` (a fork of this threaded
+#: process). ``PYNENC_KAFKA_COMBINATIONS_BASELINE=1 ... -k MultiThread`` failed 2 of 27 so (a
+#: ``Manager`` proxy error, a 200 s hang). Any other failure fails at once, and so does a second one.
 #:
-#: - KILLED missing after SIGTERM: pynenc's runners stop their workers inside their SIGTERM
-#:   handler (``stop_runner_loop`` -> ``_on_stop_runner_loop``: terminate each worker, wait
-#:   5-10 s). When the signal lands while the runner's main thread is between an INSERT and the
-#:   commit of pynenc's SQLite orchestrator (``register_runner_heartbeats`` loops over its
-#:   children inside one transaction), the write lock stays held through that wait: the workers
-#:   block on it in SQLite's busy handler, in C, where Python runs no signal handler, and are
-#:   killed before they can reroute.
-#: - A hang past the per-test timeout: a MultiThreadRunner worker forked from this threaded
-#:   process died on ``sqlite3.OperationalError: disk I/O error`` in pynenc's orchestrator while
-#:   setting a result, and the test waited for that result; pynenc's
-#:   MultiThreadRunner can also deadlock creating its ``multiprocessing.Manager``.
-PYNENC_RACES = pytest.mark.flaky(
-    reruns=1,
-    only_rerun=[
-        r"assert <InvocationStatus\.KILLED: 'killed'> in \[",
-        r"^Failed: Timeout \(>[0-9.]+s\) from pytest-timeout",
-    ],
-)
+#: The state-backend-only run also reran a KILLED missing after SIGTERM: pynenc's SQLite
+#: orchestrator held its write lock through the runner's SIGTERM handler, and the workers blocked
+#: on it. With the Kafka orchestrator there is no such lock, so that failure is no longer pynenc's
+#: and fails at once.
+PYNENC_RACES = pytest.mark.flaky(reruns=1, only_rerun=[r"^Failed: Timeout \(>[0-9.]+s\) from pytest-timeout"])
+#: The runner whose tests get that rerun.
+RACY_RUNNER = "MultiThreadRunner"
 
 
 @dataclass(frozen=True)
 class KafkaCombination:
-    """One runner and its serializer, on SQLite components with KafkaStateBackend."""
+    """One runner and its serializer, on every Kafka component and pynenc's SQLite trigger."""
 
     runner: type
     serializer: type
@@ -165,12 +163,13 @@ def in_projection(path: Path, root: Path, topic: str) -> bool:
 def app_combination_instance(
     request: FixtureRequest, monkeypatch: MonkeyPatch, temp_sqlite_db_path: str, kafka_bootstrap: str
 ) -> Iterator[Pynenc]:
-    """A fresh app per test: SQLite components on a temp database, KafkaStateBackend on the session broker.
+    """A fresh app per test: every Kafka component on the session broker, SQLiteTrigger on a temp database.
 
     At teardown (after pynenc's ``app`` fixture stopped the runner and killed its children)
-    the test's leftover processes are killed and the app's projection is closed in this
-    process, so a worker does not keep idle projector threads and RocksDB handles of
-    earlier tests (more threads also make pynenc's fork-based runners likelier to deadlock).
+    the test's leftover processes are killed and the app's projection and queue table are
+    closed in this process, so a worker does not keep idle follower threads and RocksDB
+    handles of earlier tests (more threads also make pynenc's fork-based runners likelier to
+    deadlock).
     """
     comb: KafkaCombination = request.param
     test_module, test_name = util.get_module_name(request)
@@ -186,19 +185,16 @@ def app_combination_instance(
     }
     builder = PynencBuilder().app_id(app_id).sqlite(sqlite_db_path=temp_sqlite_db_path)
     if BASELINE:
-        state_backend_cls = "SQLiteStateBackend"
+        components = {name: f"SQLite{cls.removeprefix('Kafka')}" for name, cls in KAFKA_COMPONENTS.items()}
     else:
         builder = builder.kafka(bootstrap_servers=kafka_bootstrap)
-        state_backend_cls = KafkaStateBackend.__name__
+        components = dict(KAFKA_COMPONENTS)
     pynenc_app = builder.custom_config(**settings).build()
     # The same app for any process that builds it from the environment.
     env = {
         "PYNENC__APP_ID": app_id,
-        "PYNENC__ORCHESTRATOR_CLS": "SQLiteOrchestrator",
-        "PYNENC__BROKER_CLS": "SQLiteBroker",
-        "PYNENC__CLIENT_DATA_STORE_CLS": "SQLiteClientDataStore",
+        **{f"PYNENC__{name.upper()}_CLS": cls for name, cls in components.items()},
         "PYNENC__TRIGGER_CLS": "SQLiteTrigger",
-        "PYNENC__STATE_BACKEND_CLS": state_backend_cls,
         "PYNENC__SQLITE_DB_PATH": temp_sqlite_db_path,
         "PYNENC__KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         **{f"PYNENC__{key.upper()}": str(value) for key, value in settings.items()},
@@ -206,7 +202,9 @@ def app_combination_instance(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert os.environ.get("PYNENC__KAFKA_TOPIC_PREFIX"), "tests/conftest.py sets the topic prefix"
-    assert type(pynenc_app.state_backend).__name__ == state_backend_cls
+    built = {name: type(getattr(pynenc_app, name)).__name__ for name in components}
+    assert built == components, f"the builder made {built}, not {components}"
+    assert type(pynenc_app.trigger).__name__ == "SQLiteTrigger"
     yield pynenc_app
     backend = pynenc_app.state_backend
     if isinstance(backend, KafkaStateBackend):
@@ -214,6 +212,7 @@ def app_combination_instance(
             app_id, Path(temp_sqlite_db_path), (backend.conf.projection_root.resolve(), backend.topics.events)
         )
         RUNTIME.close_app(backend.topics)
+        QUEUE_TABLES.close_app(backend.topics)
     else:
         kill_processes_of(app_id, Path(temp_sqlite_db_path), None)
 
@@ -224,10 +223,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Bound each combination test's time; pynenc's known races get one more run (this folder only)."""
+    """Bound each combination test's time; pynenc's MultiThreadRunner hang gets one more run (this folder only)."""
     for item in items:
         if HERE not in item.path.resolve().parents:
             continue
         if item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(COMBINATION_TIMEOUT))
-        item.add_marker(PYNENC_RACES)
+        callspec = getattr(item, "callspec", None)
+        combination = callspec.params.get("app_combination_instance") if callspec else None
+        if isinstance(combination, KafkaCombination) and combination.runner.__name__ == RACY_RUNNER:
+            item.add_marker(PYNENC_RACES)

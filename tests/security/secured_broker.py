@@ -99,3 +99,15 @@ def secured_broker(data_dir: Path) -> Iterator[SecuredBroker]:
         yield SecuredBroker(data_dir, bootstrap, json.loads(shown.stdout), started.stdout + started.stderr)
     finally:
         broker_command("stop", "--data-dir", str(data_dir))
+
+
+def grant_app(broker: SecuredBroker, app_id: str, user: str) -> subprocess.CompletedProcess[str]:
+    """``pynenc-kafka acl APP USER --apply``, run as the admin."""
+    return subprocess.run(
+        [sys.executable, "-m", "pynenc_kafka.cli", "acl", app_id, user, "--apply"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env=broker.env(broker.admin_options),
+    )

@@ -19,7 +19,7 @@ from pynenc_kafka.projections.store import View
 from pynenc_kafka.schemas.topology import AppTopics
 from tests.cli.support import record_status, register, run_cli
 from tests.integration.support import REPO, backend, projection, run_python
-from tests.security.secured_broker import SecuredBroker
+from tests.security.secured_broker import SecuredBroker, grant_app
 
 
 def log_bytes(broker: SecuredBroker, topic: str) -> bytes:
@@ -46,18 +46,6 @@ def log_bytes(broker: SecuredBroker, topic: str) -> bytes:
         consumer.close()
 
 
-def grant_app(broker: SecuredBroker, app_id: str, user: str) -> subprocess.CompletedProcess[str]:
-    """``pynenc-kafka acl APP USER --apply``, run as the admin."""
-    return subprocess.run(
-        [sys.executable, "-m", "pynenc_kafka.cli", "acl", app_id, user, "--apply"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        env=broker.env(broker.admin_options),
-    )
-
-
 def test_write_read_across_processes_purge_replay_and_verify_as_an_app_principal(
     secure_broker: SecuredBroker,
     secure_app_id: str,
@@ -68,7 +56,7 @@ def test_write_read_across_processes_purge_replay_and_verify_as_an_app_principal
     alice = secure_broker.new_user(f"alice-{secure_app_id}")
     granted = grant_app(secure_broker, secure_app_id, alice["sasl.username"])
     assert granted.returncode == 0, granted.stderr
-    assert f"applied 12 ACLs for User:{alice['sasl.username']} as User:admin" in granted.stderr
+    assert f"applied 22 ACLs for User:{alice['sasl.username']} as User:admin" in granted.stderr
     assert "IDEMPOTENT_WRITE" in granted.stdout and "kafka-acls.sh" in granted.stdout
 
     # The environment wins over builder arguments: the session's plaintext broker must not.

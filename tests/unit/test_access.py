@@ -68,12 +68,14 @@ def test_the_watch_keeps_only_refused_logins() -> None:
         raise AssertionError("the refusal was not reported")
 
 
-def test_an_app_principal_gets_its_topics_the_registry_and_idempotence_only() -> None:
+def test_an_app_principal_gets_its_log_queue_runners_the_registry_and_idempotence_only() -> None:
     topics = AppTopics("p", "orders")
     grants = {(g.resource, g.name, g.pattern): set(g.operations) for g in app_grants(topics)}
     data = {AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS}
     assert grants == {
         (ResourceType.TOPIC, topics.events, ResourcePatternType.LITERAL): data | {AclOperation.CREATE},
+        (ResourceType.TOPIC, topics.queue, ResourcePatternType.LITERAL): data | {AclOperation.CREATE},
+        (ResourceType.TOPIC, topics.runners, ResourcePatternType.LITERAL): data | {AclOperation.CREATE},
         (ResourceType.TOPIC, "p.apps", ResourcePatternType.LITERAL): data | {AclOperation.CREATE},
         (ResourceType.BROKER, "kafka-cluster", ResourcePatternType.LITERAL): {AclOperation.IDEMPOTENT_WRITE},
         (ResourceType.GROUP, "pynenc-kafka.", ResourcePatternType.PREFIXED): {AclOperation.READ},

@@ -6,12 +6,18 @@ A worker, client or auditor of one app:
   audits), DESCRIBE (metadata, end offsets, topic id), DESCRIBE_CONFIGS (the topic's
   ``max.message.bytes``, to refuse oversize events before writing) and CREATE (the first
   process of the app creates the topic; granted on that one name only);
+- the same on the app's queue ``<prefix>.<app>.queue`` (``KafkaBroker``: routes and claims
+  are written, every process follows the topic into its queue table) and its runner table
+  ``<prefix>.<app>.runners`` (``KafkaOrchestrator``: heartbeats written, every process keeps a
+  copy; a purge writes tombstones), both compacted and created on first use like the log;
 - the same on the registry ``<prefix>.apps``, which every app of the prefix shares
   (``discover_app_infos`` reads it, each app writes its own entry);
 - IDEMPOTENT_WRITE on the cluster: the producer is idempotent (``acks=all``);
-- READ on the consumer groups named ``pynenc-kafka.*`` (prefixed): our consumers are
-  assigned partitions by hand and never commit offsets, but librdkafka still looks up their
-  group's coordinator, which Kafka refuses without it. The groups hold no data.
+- READ on the consumer groups named ``pynenc-kafka.*`` (prefixed): every consumer of ours
+  (projector, end offsets, queue table ``pynenc-kafka.pynenc-kafka-queue``, runner table
+  ``pynenc-kafka.pynenc-kafka-table-<topic>``, lag, CLI) is assigned partitions by hand and
+  never commits offsets, but librdkafka still looks up its group's coordinator, which Kafka
+  refuses without it. The groups hold no data; no share group is used.
 
 Nothing else: no other topic, no ALTER, no DELETE, no cluster-wide CREATE.
 """
@@ -103,6 +109,20 @@ def app_grants(topics: AppTopics) -> list[AclGrant]:
             _TOPIC_OPERATIONS,
             ResourcePatternType.LITERAL,
             "the app's event log: write events, project and audit them, create it on first use",
+        ),
+        AclGrant(
+            ResourceType.TOPIC,
+            topics.queue,
+            _TOPIC_OPERATIONS,
+            ResourcePatternType.LITERAL,
+            "KafkaBroker's queue: route and claim invocations, follow the queue, create it on first use",
+        ),
+        AclGrant(
+            ResourceType.TOPIC,
+            topics.runners,
+            _TOPIC_OPERATIONS,
+            ResourcePatternType.LITERAL,
+            "KafkaOrchestrator's runner heartbeats: write them, read the active runners, create it on first use",
         ),
         AclGrant(
             ResourceType.TOPIC,

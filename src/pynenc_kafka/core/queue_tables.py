@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pynenc_kafka.core.queue_table import QUEUE_TOPIC_CONFIG, QueueSpec, QueueTable
 from pynenc_kafka.core.runtime import RUNTIME
 from pynenc_kafka.schemas.queue_codec import QueueCodec
+from pynenc_kafka.schemas.topology import AppTopics
 
 logger = logging.getLogger("pynenc_kafka.queue")
 
@@ -97,20 +98,28 @@ class QueueTables:
 
     def close_cluster(self, bootstrap_servers: str | None) -> None:
         """Close the tables of one cluster (every table if ``None``), so nothing here polls it any more."""
+        self._close_where(
+            lambda table: (
+                bootstrap_servers is None or table.spec.settings.bootstrap_servers == bootstrap_servers
+            )
+        )
+
+    def _close_where(self, chosen: Callable[[QueueTable], bool]) -> None:
+        """Close the tables ``chosen`` picks (none in a forked child: they are its parent's)."""
         if os.getpid() != self._pid:
             return
         with self._lock:
-            keys = [
-                key
-                for key, table in self._tables.items()
-                if bootstrap_servers is None or table.spec.settings.bootstrap_servers == bootstrap_servers
-            ]
+            keys = [key for key, table in self._tables.items() if chosen(table)]
             closing = [self._tables.pop(key) for key in keys]
         for table in closing:
             try:
                 table.close()
             except Exception:
                 logger.exception("closing the queue table of %s", table.topic.name)
+
+    def close_app(self, topics: AppTopics) -> None:
+        """Close the app's tables (every cluster), as ``RUNTIME.close_app`` closes its projections."""
+        self._close_where(lambda table: table.spec.topics == topics)
 
     def close(self) -> None:
         """Close every table (at exit)."""
