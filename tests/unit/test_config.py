@@ -77,3 +77,22 @@ def test_the_queue_topic_takes_the_logs_partition_count_unless_told(monkeypatch:
     conf = ConfigBrokerKafka()
     assert conf.queue_partitions == 2
     assert conf.queues == ("default",)  # pynenc's own broker settings are there too
+
+
+def test_kafka_selects_every_kafka_component_or_the_ones_named() -> None:
+    from pynenc import PynencBuilder
+
+    every = PynencBuilder().kafka(bootstrap_servers="k:9092")._config
+    assert {k: every[k] for k in every if k.endswith("_cls")} == {
+        "state_backend_cls": "KafkaStateBackend",
+        "broker_cls": "KafkaBroker",
+        "orchestrator_cls": "KafkaOrchestrator",
+        "client_data_store_cls": "KafkaClientDataStore",
+    }
+    mixed = PynencBuilder().sqlite(sqlite_db_path="/tmp/x.db").kafka(components=("state_backend",))._config
+    assert (mixed["state_backend_cls"], mixed["orchestrator_cls"]) == (
+        "KafkaStateBackend",
+        "SQLiteOrchestrator",
+    )
+    with pytest.raises(ValueError, match="no Kafka component is named queue"):
+        PynencBuilder().kafka(components=("queue",))
