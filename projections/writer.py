@@ -26,6 +26,7 @@ from pynenc_kafka.projections.store import (
     CLIENT_DATA_VIEWS,
     ORCHESTRATION_VIEWS,
     STATE_VIEWS,
+    TRIGGER_VIEWS,
     View,
     ViewStore,
 )
@@ -132,6 +133,8 @@ class ViewWriter:
             return CLIENT_DATA_VIEWS
         if scope == PurgeScope.ORCHESTRATION:
             return ORCHESTRATION_VIEWS
+        if scope == PurgeScope.TRIGGER:
+            return TRIGGER_VIEWS
         logger.warning(
             "purge %s at %s partition %d offset %d has scope %r, unknown to this version: nothing dropped",
             marker["purge_id"],
