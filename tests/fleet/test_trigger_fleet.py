@@ -150,6 +150,8 @@ def test_a_sigkilled_workers_invocations_finish_on_the_other_host_each_result_se
     finally:
         _stop(workers)
     assert a1.returncode == -signal.SIGKILL
+    reran = {int(m.name.split("-")[0]) for m in marks.iterdir() if not m.name.endswith(f"-{a1.pid}")}
+    assert held and set(held) <= reran, "the killed worker's invocations ran again on a live worker"
     print(
         f"worker a1 (SIGKILLed while running items {held}): all 12 invocations SUCCESS {recovered_after:.1f} s after"
     )
