@@ -8,7 +8,9 @@ Every trigger event lives on the app's partition, so every host applies them in 
   id``; ``event_link``: ``event id \\0 invocation id`` -> when it was linked (set members, indexes);
 - ``claim``: claim key -> ``{"expires_at": micros}`` while a trigger-run claim holds;
 - ``cron``: condition id -> ``{"at": micros}``, its last recorded execution;
-- ``outcome``: request id -> ``{"granted": bool}``, the decision of a claim or cron request.
+- ``outcome``: request id -> ``{"granted": bool, "at": micros}``, the decision of a claim or cron
+  request, kept :data:`OUTCOME_KEPT_MICROS` after the request's time for its requester (who reads
+  it at once) and dropped by a later request, so the table holds the recent ones only.
 
 A claim is granted when no claim of its key holds at the requester's time; a cron execution is
 recorded when the last one is still the one the requester saw (or it asked unconditionally).
@@ -28,6 +30,8 @@ from pynenc_kafka.schemas.kinds import EventKind
 from pynenc_kafka.schemas.timestamps import to_micros
 
 CLAIM, CRON, OUTCOME = "claim", "cron", "outcome"
+#: How long after its request's time an outcome stays for the requester to read.
+OUTCOME_KEPT_MICROS = 10 * 60 * 1_000_000
 
 
 def row_key(table: str, row_id: str) -> bytes:
@@ -62,7 +66,7 @@ def claim(view: StagedView, app_id: str, p: dict[str, Any], partition: int, offs
         view.put(
             View.TRIGGERS, row_key(CLAIM, p["claim_key"]), dump({"expires_at": to_micros(p["expires_at"])})
         )
-    view.put(View.TRIGGERS, row_key(OUTCOME, p["request_id"]), dump({"granted": not held}))
+    _decided(view, p["request_id"], not held, now)
 
 
 def record_cron(view: StagedView, app_id: str, p: dict[str, Any], partition: int, offset: int) -> None:
@@ -75,7 +79,16 @@ def record_cron(view: StagedView, app_id: str, p: dict[str, Any], partition: int
         view.put(
             View.TRIGGERS, row_key(CRON, p["condition_id"]), dump({"at": to_micros(p["execution_time"])})
         )
-    view.put(View.TRIGGERS, row_key(OUTCOME, p["request_id"]), dump({"granted": granted}))
+    _decided(view, p["request_id"], granted, to_micros(p["execution_time"]))
+
+
+def _decided(view: StagedView, request_id: str, granted: bool, at: int) -> None:
+    """Keep a request's outcome, dropping the outcomes older than :data:`OUTCOME_KEPT_MICROS`."""
+    cutoff = at - OUTCOME_KEPT_MICROS
+    for key, value in list(view.scan_prefix(View.TRIGGERS, keys.prefix(OUTCOME))):
+        if json.loads(value)["at"] < cutoff:
+            view.delete(View.TRIGGERS, key)
+    view.put(View.TRIGGERS, row_key(OUTCOME, request_id), dump({"granted": granted, "at": at}))
 
 
 DECIDERS = {

@@ -88,3 +88,12 @@ def test_the_triggers_purge_drops_its_view_and_nothing_else(store: ViewStore) ->
     ViewWriter(store, APP, TOPIC).apply(log.records)
     assert store.count(View.TRIGGERS) == 0
     assert store.count(View.CLIENT_DATA) == 1
+
+
+def test_outcomes_are_kept_for_their_requester_then_dropped(store: ViewStore) -> None:
+    log = MemoryLog(APP)
+    claim(log, "old", "run:r1", AT)
+    claim(log, "recent", "run:r2", AT + triggers.OUTCOME_KEPT_MICROS)
+    claim(log, "new", "run:r3", AT + triggers.OUTCOME_KEPT_MICROS + 1)
+    ViewWriter(store, APP, TOPIC).apply(log.records)
+    assert [triggers.granted(store, r) for r in ("old", "recent", "new")] == [None, True, True]

@@ -117,12 +117,17 @@ class KafkaTrigger(TriggerMonitoring):
     def get_conditions_sourced_from_task(
         self, task_id: TaskId, context_type: type[ConditionContext] | None = None
     ) -> list[TriggerCondition]:
-        conditions = []
-        for condition_id, _ in self.tables.rows(SOURCE_TASK, task_id.key):
-            condition = self.get_condition(condition_id)
-            if condition is not None and (context_type is None or condition.context_type == context_type):
-                conditions.append(condition)
-        return conditions
+        """The conditions watching ``task_id`` (of ``context_type``), in one read after the barrier:
+        pynenc asks on every status change, result and failure it reports."""
+
+        def read(store: ViewStore) -> list[str]:
+            found = (
+                triggers.row(store, CONDITION, c) for c, _ in triggers.rows(store, SOURCE_TASK, task_id.key)
+            )
+            return [row for row in found if row is not None]
+
+        conditions = [TriggerCondition.from_json(row, self.app) for row in self.tables.read(read)]
+        return [c for c in conditions if context_type is None or c.context_type == context_type]
 
     # -- valid conditions ----------------------------------------------------------------------------
 
