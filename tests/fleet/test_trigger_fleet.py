@@ -37,6 +37,9 @@ FLEET_SETTINGS = {
     "PYNENC__RECOVER_PENDING_INVOCATIONS_CRON": "* * * * *",
     "PYNENC__RECOVER_RUNNING_INVOCATIONS_CRON": "* * * * *",
     "PYNENC__RUNNER_CONSIDERED_DEAD_AFTER_MINUTES": "0.5",
+    # The shared test broker holds thousands of topics under heavy load: a worker's first metadata
+    # request once took over the default 15 s and the worker died before running anything.
+    "PYNENC__KAFKA_TIMEOUT": "60",
 }
 
 
@@ -135,6 +138,7 @@ def test_a_sigkilled_workers_invocations_finish_on_the_other_host_each_result_se
         ids = [inv.invocation_id for inv in invocations]
         deadline = time.monotonic() + 120
         while not any(m.name.endswith(f"-{a1.pid}") for m in marks.iterdir()):
+            assert a1.poll() is None, f"worker a1 exited ({a1.returncode}) before running a task"
             assert time.monotonic() < deadline, "worker a1 never ran a task"
             time.sleep(0.1)
         a1.send_signal(signal.SIGKILL)
