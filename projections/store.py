@@ -52,6 +52,7 @@ class View(StrEnum):
     ORCH_BLOCKING = "orch_blocking"  # blocking control's graph (see views/blocking.py)
     ATOMIC_SERVICE = "atomic_service"  # atomic-service executions (see views/atomic_service.py)
     CLIENT_DATA = "client_data"  # content-hash reference key -> serialized value
+    TRIGGERS = "triggers"  # trigger table \0 row id -> row (see views/triggers.py)
     CHECKPOINT = "checkpoint"  # see ProjectionCheckpoint
 
 
@@ -90,16 +91,21 @@ ORCHESTRATION_VIEWS = (
     View.ORCH_BLOCKING,
     View.ATOMIC_SERVICE,
 )
+#: Views of the trigger: its purge empties them, and only them.
+TRIGGER_VIEWS = (View.TRIGGERS,)
 #: Views of the state backend: its purge empties them; the other components' views and the
 #: checkpoint survive it.
 STATE_VIEWS = tuple(
-    v for v in View if v is not View.CHECKPOINT and v not in CLIENT_DATA_VIEWS + ORCHESTRATION_VIEWS
+    v
+    for v in View
+    if v is not View.CHECKPOINT and v not in CLIENT_DATA_VIEWS + ORCHESTRATION_VIEWS + TRIGGER_VIEWS
 )
 #: The views a purge of each scope empties (a marker from before scopes is the state's).
 PURGE_SCOPES: dict[str, tuple[View, ...]] = {
     "state": STATE_VIEWS,
     "client_data": CLIENT_DATA_VIEWS,
     "orchestration": ORCHESTRATION_VIEWS,
+    "trigger": TRIGGER_VIEWS,
 }
 
 
@@ -110,7 +116,7 @@ def purged_views(marker: dict[str, Any]) -> tuple[View, ...] | None:
 
 
 #: Every view the events write (all but the checkpoint): what a replay must rebuild row for row.
-PROJECTED_VIEWS = STATE_VIEWS + CLIENT_DATA_VIEWS + ORCHESTRATION_VIEWS
+PROJECTED_VIEWS = STATE_VIEWS + CLIENT_DATA_VIEWS + ORCHESTRATION_VIEWS + TRIGGER_VIEWS
 
 
 def _options() -> Options:

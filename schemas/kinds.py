@@ -61,6 +61,12 @@ class EventKind(StrEnum):
     # Not in the log: the compacted runners topic carries it (see topology.AppTopics.runners).
     RUNNER_HEARTBEAT = "RunnerHeartbeat", ("runner_id",)
     CLIENT_DATA_STORED = "ClientDataStored", ("key",)
+    # The trigger's facts and requests, all on the app's partition: one order for every claim and
+    # cron execution of the fleet, and a read of the trigger's views waits for one partition only.
+    TRIGGER_ROW_STORED = "TriggerRowStored", ()
+    TRIGGER_ROWS_DELETED = "TriggerRowsDeleted", ()
+    TRIGGER_RUN_CLAIM_REQUESTED = "TriggerRunClaimRequested", ()
+    CRON_EXECUTION_REQUESTED = "CronExecutionRequested", ()
 
     @property
     def schema_name(self) -> str:
@@ -94,13 +100,14 @@ class PurgeScope(StrEnum):
     """What a ``Purged`` marker drops (its ``scope`` field; markers without one are ``STATE``).
 
     pynenc purges each component on its own (``app.purge()`` calls them one by one): the
-    state backend's purge leaves the client data and the orchestration, the client data store's
-    and the orchestrator's leave the others' views.
+    state backend's purge leaves the client data and the orchestration, the client data store's,
+    the orchestrator's and the trigger's leave the others' views.
     """
 
     STATE = "state"
     CLIENT_DATA = "client_data"
     ORCHESTRATION = "orchestration"
+    TRIGGER = "trigger"
 
 
 _BY_NAME: dict[str, EventKind] = {kind.value: kind for kind in EventKind}

@@ -25,6 +25,7 @@ from pynenc_kafka.projections.views import (
     orchestration,
     outcomes,
     runners,
+    triggers,
     workflows,
 )
 from pynenc_kafka.schemas.kinds import EventKind
@@ -48,4 +49,5 @@ DECIDERS: Mapping[EventKind, Decider] = {
     **orchestration.DECIDERS,
     **blocking.DECIDERS,
     **atomic_service.DECIDERS,
+    **triggers.DECIDERS,
 }

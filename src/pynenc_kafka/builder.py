@@ -14,6 +14,7 @@ KAFKA_COMPONENTS: dict[str, str] = {
     "broker": "KafkaBroker",
     "orchestrator": "KafkaOrchestrator",
     "client_data_store": "KafkaClientDataStore",
+    "trigger": "KafkaTrigger",
 }
 
 
@@ -48,7 +49,7 @@ def kafka(
 ) -> PynencBuilder:
     """Run the app on Kafka: every pynenc component pynenc-kafka provides, or the ``components`` named.
 
-    The trigger stays pynenc's. To keep another component, name only the Kafka ones
+    To keep another component, name only the Kafka ones
     (``components=("state_backend",)``) and choose the others as usual, before or after this call.
     Arguments left out keep their configured value (environment, ``pyproject.toml``, default).
 

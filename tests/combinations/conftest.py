@@ -4,16 +4,10 @@ pynenc's ``pynenc_tests/integration/combinations/conftest.py`` is not a conftest
 this folder, so its fixtures are imported here explicitly, and ``app_combination_instance``
 is overridden, as that conftest tells plugin authors to do.
 
-Every combination puts the state backend, broker, orchestrator and client data store on
-Kafka (``PynencBuilder().kafka()``, the session's broker) and keeps pynenc's
-``SQLiteTrigger`` on a temporary database per test: one combination per runner pynenc
-ships, with the serializer pynenc's own suite pairs it with. The trigger is pynenc's until
-ours exists, and SQLite's rather than Mem's because the process runners (ProcessRunner,
-PersistentProcessRunner, MultiThreadRunner) run tasks in other processes: a ``MemTrigger``
-would keep one set of trigger conditions per process (pynenc's builder refuses its Mem
-components with those runners), while every process of a host shares SQLite's file. The
-suite has no trigger test of its own; the trigger is exercised by the status reports and
-the trigger loop of every runner. The app is described twice, identically: in the builder's config values
+Every combination puts every component on Kafka (``PynencBuilder().kafka()``, the
+session's broker: state backend, broker, orchestrator, client data store and trigger): one
+combination per runner pynenc ships, with the serializer pynenc's own suite pairs it with.
+The app is described twice, identically: in the builder's config values
 (this process) and in ``PYNENC__*`` environment variables, because some tests build the
 app again with a bare ``Pynenc()`` in a child process (``_subprocess_runner_main``) and
 spawned runners re-import the task modules. ``PYNENC__KAFKA_PROJECTION_DIR`` and
@@ -89,7 +83,7 @@ RACY_RUNNER = "MultiThreadRunner"
 
 @dataclass(frozen=True)
 class KafkaCombination:
-    """One runner and its serializer, on every Kafka component and pynenc's SQLite trigger."""
+    """One runner and its serializer, on every Kafka component."""
 
     runner: type
     serializer: type
@@ -163,7 +157,7 @@ def in_projection(path: Path, root: Path, topic: str) -> bool:
 def app_combination_instance(
     request: FixtureRequest, monkeypatch: MonkeyPatch, temp_sqlite_db_path: str, kafka_bootstrap: str
 ) -> Iterator[Pynenc]:
-    """A fresh app per test: every Kafka component on the session broker, SQLiteTrigger on a temp database.
+    """A fresh app per test: every component on Kafka (the session broker), the trigger included.
 
     At teardown (after pynenc's ``app`` fixture stopped the runner and killed its children)
     the test's leftover processes are killed and the app's projection and queue table are
@@ -194,7 +188,6 @@ def app_combination_instance(
     env = {
         "PYNENC__APP_ID": app_id,
         **{f"PYNENC__{name.upper()}_CLS": cls for name, cls in components.items()},
-        "PYNENC__TRIGGER_CLS": "SQLiteTrigger",
         "PYNENC__SQLITE_DB_PATH": temp_sqlite_db_path,
         "PYNENC__KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         **{f"PYNENC__{key.upper()}": str(value) for key, value in settings.items()},
@@ -204,7 +197,6 @@ def app_combination_instance(
     assert os.environ.get("PYNENC__KAFKA_TOPIC_PREFIX"), "tests/conftest.py sets the topic prefix"
     built = {name: type(getattr(pynenc_app, name)).__name__ for name in components}
     assert built == components, f"the builder made {built}, not {components}"
-    assert type(pynenc_app.trigger).__name__ == "SQLiteTrigger"
     yield pynenc_app
     backend = pynenc_app.state_backend
     if isinstance(backend, KafkaStateBackend):

@@ -75,6 +75,20 @@ def samples() -> dict[str, dict[str, Any]]:
             "AtomicServiceExecutionsPurged": {"run_ids": ["run-0"]},
             "Purged": {"partitions": 3, "purge_id": "p-2", "scope": "client_data"},
             "ClientDataStored": {"key": "__pynenc__client_data__:0f1e", "value": '{"large": "value"}'},
+            "TriggerRowStored": {"table": "condition", "row_id": "cond-1", "value": '{"cron": "* * * * *"}'},
+            "TriggerRowsDeleted": {"table": "valid_condition", "row_ids": ["vc-1"]},
+            "TriggerRunClaimRequested": {
+                "request_id": "req-9",
+                "claim_key": "run:trigger-run-1",
+                "requested_at": AT,
+                "expires_at": AT + 60_000_000,
+            },
+            "CronExecutionRequested": {
+                "request_id": "req-10",
+                "condition_id": "cond-1",
+                "execution_time": AT + 60_000_000,
+                "expected_last_execution": AT,
+            },
             "RunnerHeartbeat": {
                 "runner_id": "runner-1",
                 "created_at": AT,

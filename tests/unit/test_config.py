@@ -88,6 +88,7 @@ def test_kafka_selects_every_kafka_component_or_the_ones_named() -> None:
         "broker_cls": "KafkaBroker",
         "orchestrator_cls": "KafkaOrchestrator",
         "client_data_store_cls": "KafkaClientDataStore",
+        "trigger_cls": "KafkaTrigger",
     }
     mixed = PynencBuilder().sqlite(sqlite_db_path="/tmp/x.db").kafka(components=("state_backend",))._config
     assert (mixed["state_backend_cls"], mixed["orchestrator_cls"]) == (

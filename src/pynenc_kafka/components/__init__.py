@@ -8,5 +8,6 @@ from pynenc_kafka.components.broker import KafkaBroker
 from pynenc_kafka.components.client_data_store import KafkaClientDataStore
 from pynenc_kafka.components.orchestrator import KafkaOrchestrator
 from pynenc_kafka.components.state_backend import KafkaStateBackend
+from pynenc_kafka.components.trigger import KafkaTrigger
 
-__all__ = ["KafkaBroker", "KafkaClientDataStore", "KafkaOrchestrator", "KafkaStateBackend"]
+__all__ = ["KafkaBroker", "KafkaClientDataStore", "KafkaOrchestrator", "KafkaStateBackend", "KafkaTrigger"]

@@ -18,6 +18,7 @@ from pynenc.conf.config_broker import ConfigBroker
 from pynenc.conf.config_client_data_store import ConfigClientDataStore
 from pynenc.conf.config_orchestrator import ConfigOrchestrator
 from pynenc.conf.config_state_backend import ConfigStateBackend
+from pynenc.conf.config_trigger import ConfigTrigger
 
 from pynenc_kafka.core.settings_check import at_least
 
@@ -172,3 +173,9 @@ class ConfigBrokerKafka(ConfigBroker, ConfigKafkaProjection):
 class ConfigOrchestratorKafka(ConfigOrchestrator, ConfigKafkaProjection):
     """Settings of :class:`~pynenc_kafka.components.orchestrator.KafkaOrchestrator`: pynenc's
     (``blocking_control``, ``auto_final_invocation_purge_hours``) and the shared ones."""
+
+
+class ConfigTriggerKafka(ConfigTrigger, ConfigKafkaProjection):
+    """Settings of :class:`~pynenc_kafka.components.trigger.KafkaTrigger`: pynenc's
+    (``scheduler_interval_seconds``, ``event_retention_days``, ``event_max_records``,
+    ``trigger_run_max_records``...) and the shared ones."""
