@@ -2,7 +2,7 @@
 
 Each run is ``python -m pynenc_kafka.demo`` (the README's main job): the same tasks, runner,
 worker count and pynenc's SQLite broker and orchestrator on this host; the state backend is
-pynenc's SQLite one, pynenc-redis's, or ours (``PYNENC_KAFKA_DEMO_STATE``). No workflows:
+pynenc's SQLite one, pynenc-redis's, or ours (the demo's ``--stack``). No workflows:
 pynenc's process runners can stall on a workflow waiting for its sub-invocations (their
 status ownership), whatever the state backend, and a stalled run measures nothing.
 """
@@ -20,6 +20,8 @@ from benchmarks.backends import Backend, Servers
 RUNNERS = ("ThreadRunner", "MultiThreadRunner", "ProcessRunner", "PersistentProcessRunner")
 #: Backends a fleet can share (Mem is one process's memory).
 FLEET_BACKENDS = (Backend.SQLITE, Backend.REDIS, Backend.KAFKA)
+#: The demo's stack of each backend: pynenc's SQLite components, only the state backend varying.
+_STACKS = {Backend.SQLITE: "sqlite", Backend.REDIS: "sqlite+redis-state", Backend.KAFKA: "sqlite+kafka-state"}
 _RATE = re.compile(r"ran (\d+) tasks in ([\d.]+)s")
 
 
@@ -37,9 +39,10 @@ def fleet_rate(backend: Backend, runner: str, servers: Servers, tasks: int, work
     :param int workers: Worker processes.
     :raises FleetRunError: If the run failed.
     """
-    env = {**os.environ, **servers.environment(), "PYNENC_KAFKA_DEMO_STATE": backend.value}
+    env = {**os.environ, **servers.environment()}
     command = [
         sys.executable, "-m", "pynenc_kafka.demo",
+        "--stack", _STACKS[backend],
         "--workers", str(workers),
         "--tasks", str(tasks),
         "--workflows", "0",
