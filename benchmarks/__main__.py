@@ -37,8 +37,6 @@ FORK_BRIDGED = Metric("fork.exit.bridge", "same, with KAFKA_FORK_BRIDGE_SECONDS 
 REPLAY = Metric("replay", "replay into a new projection", "events/s")
 QUEUE_ROUTE = Metric("queue.route", "queue: route_invocation p50 (acknowledged)", "us")
 QUEUE_ROUTE_P99 = Metric("queue.route.p99", "queue: route_invocation p99", "us")
-#: Worker processes retrieving in the queue's latency and throughput runs (the fleet runs 2).
-QUEUE_WORKERS = (1, 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +53,13 @@ class Sizes:
     replay_events: int
     queue_latency: int
     queue_throughput: int
+    #: Worker processes retrieving in the queue's latency and throughput runs (the fleet runs 2).
+    queue_workers: tuple[int, ...]
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> Sizes:
         if args.smoke:
-            return cls(1, 20, 5, 2, 20, 2, ("ThreadRunner",), 2_000, 10, 40)
+            return cls(1, 20, 5, 2, 20, 2, ("ThreadRunner",), 2_000, 10, 40, (2,))
         return cls(
             args.rounds,
             args.lives,
@@ -71,6 +71,7 @@ class Sizes:
             args.replay_events,
             300,
             2_000,
+            (1, 2),
         )
 
 
@@ -144,7 +145,7 @@ def queue_round(n: int, bootstrap: str, sizes: Sizes, results: Results) -> None:
     route = queue.route_latency(bootstrap, sizes.queue_latency)
     results.add(QUEUE_ROUTE, Backend.KAFKA, route.p50)
     results.add(QUEUE_ROUTE_P99, Backend.KAFKA, route.p99)
-    for workers in QUEUE_WORKERS:
+    for workers in sizes.queue_workers:
         who = f"{workers} worker{'s' if workers > 1 else ''}"
         latency = queue.latency(bootstrap, workers, sizes.queue_latency, 0.005)
         label = f"queue: route → retrieve, {who}"

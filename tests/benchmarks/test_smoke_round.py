@@ -47,7 +47,7 @@ def test_the_smoke_round_measures_every_backend_and_writes_the_report(tmp_path: 
         "fleet.ThreadRunner": every - {"mem"},
         "stack.ThreadRunner": {"sqlite", "kafka"},
         "queue.route": {"kafka"},
-        "queue.latency.1w": {"kafka"},
+        "queue.latency.2w": {"kafka"},
         "queue.latency.2w.p99": {"kafka"},
         "queue.throughput.2w": {"kafka"},
     }
