@@ -83,7 +83,7 @@ def test_records_applied_while_kafka_answers_are_not_taken_for_a_rewound_log() -
     progress = ProjectionProgress({0: 5})
 
     def ends_then_more_applied(partitions: Iterable[int]) -> dict[int, int]:
-        answer = {p: 5 for p in partitions}
+        answer = dict.fromkeys(partitions, 5)
         progress.advance({0: 7})  # two more records written and applied before the answer is read
         return answer
 
