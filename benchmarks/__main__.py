@@ -1,5 +1,9 @@
 """``python -m benchmarks``: every workload on every backend, interleaved, one report.
 
+Beside the state backends side by side, each round runs the demo fleet on Kafka alone and on
+pynenc's SQLite stack for every runner, and times KafkaBroker's queue (route to retrieve, and
+how many a second it hands out).
+
 bash deploy/bench              # a full run (about 20 minutes on 2 cores)
 bash deploy/bench --smoke      # a tiny round: checks the command works, figures meaningless
 """
@@ -17,7 +21,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import crossprocess, fleet, floor, forked, replay, workload
+from benchmarks import crossprocess, fleet, floor, forked, queue, replay, workload
 from benchmarks.backends import Backend, Servers, build_app, new_app_id, release_app
 from benchmarks.machine import machine_facts
 from benchmarks.report import Metric, Results
@@ -31,6 +35,8 @@ FLOOR = Metric("write.floor", "bare confluent-kafka produce round trip p50 (the 
 FORK = Metric("fork.exit", "task process: fork, 2 writes + 1 read, exit (p50)", "us")
 FORK_BRIDGED = Metric("fork.exit.bridge", "same, with KAFKA_FORK_BRIDGE_SECONDS on (p50)", "us")
 REPLAY = Metric("replay", "replay into a new projection", "events/s")
+QUEUE_ROUTE = Metric("queue.route", "queue: route_invocation p50 (acknowledged)", "us")
+QUEUE_ROUTE_P99 = Metric("queue.route.p99", "queue: route_invocation p99", "us")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +51,28 @@ class Sizes:
     fleet_workers: int
     runners: tuple[str, ...]
     replay_events: int
+    queue_latency: int
+    queue_throughput: int
+    #: Worker processes retrieving in the queue's latency and throughput runs (the fleet runs 2).
+    queue_workers: tuple[int, ...]
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> Sizes:
         if args.smoke:
-            return cls(1, 20, 5, 2, 20, 2, ("ThreadRunner",), 2_000)
-        return cls(args.rounds, args.lives, 300, 30, args.fleet_tasks, 2, fleet.RUNNERS, args.replay_events)
+            return cls(1, 20, 5, 2, 20, 2, ("ThreadRunner",), 2_000, 10, 40, (2,))
+        return cls(
+            args.rounds,
+            args.lives,
+            300,
+            30,
+            args.fleet_tasks,
+            2,
+            fleet.RUNNERS,
+            args.replay_events,
+            300,
+            2_000,
+            (1, 2),
+        )
 
 
 def rotated(items: list[Backend], by: int) -> list[Backend]:
@@ -92,6 +114,50 @@ def micro_round(backend: Backend, servers: Servers, sizes: Sizes, results: Resul
         results.add(FORK_BRIDGED, backend, bridged.p50)
 
 
+def fleet_round(n: int, servers: Servers, sizes: Sizes, results: Results) -> None:
+    """Every runner's fleet on every stack, the stacks' order rotated each round.
+
+    A fleet on pynenc's SQLite stack counts in both comparisons: the state backends side by side
+    (pynenc's SQLite broker and orchestrator around each) and the whole stacks (Kafka alone).
+    """
+    for runner in sizes.runners:
+        by_state = Metric(f"fleet.{runner}", f"fleet, {runner}", "tasks/s")
+        by_stack = Metric(
+            f"stack.{runner}", f"fleet on one whole stack, {runner}", "tasks/s", baseline=Backend.SQLITE
+        )
+        stacks = list(fleet.STACKS)
+        for stack in stacks[n % len(stacks) :] + stacks[: n % len(stacks)]:
+            say(f"round {n + 1}/{sizes.rounds}: fleet of {runner} on {stack.label}")
+            try:
+                rate = fleet.fleet_rate(stack, runner, servers, sizes.fleet_tasks, sizes.fleet_workers)
+            except fleet.FleetRunError as exc:  # reported, and the round goes on without it
+                say(f"skipped: {exc}")
+                continue
+            if stack in fleet.STATE_COLUMNS:
+                results.add(by_state, fleet.STATE_COLUMNS[stack], rate)
+            if stack in fleet.STACK_COLUMNS:
+                results.add(by_stack, fleet.STACK_COLUMNS[stack], rate)
+
+
+def queue_round(n: int, bootstrap: str, sizes: Sizes, results: Results) -> None:
+    """KafkaBroker's queue: a route call, route to retrieve, and invocations handed out a second."""
+    say(f"round {n + 1}/{sizes.rounds}: KafkaBroker's queue, latency and throughput")
+    route = queue.route_latency(bootstrap, sizes.queue_latency)
+    results.add(QUEUE_ROUTE, Backend.KAFKA, route.p50)
+    results.add(QUEUE_ROUTE_P99, Backend.KAFKA, route.p99)
+    for workers in sizes.queue_workers:
+        who = f"{workers} worker{'s' if workers > 1 else ''}"
+        latency = queue.latency(bootstrap, workers, sizes.queue_latency, 0.005)
+        label = f"queue: route → retrieve, {who}"
+        results.add(Metric(f"queue.latency.{workers}w", f"{label}, p50", "us"), Backend.KAFKA, latency.p50)
+        results.add(
+            Metric(f"queue.latency.{workers}w.p99", f"{label}, p99", "us"), Backend.KAFKA, latency.p99
+        )
+        rate = queue.throughput(bootstrap, workers, sizes.queue_throughput)
+        label = f"queue: retrieved, {who}, {sizes.queue_throughput:,} queued"
+        results.add(Metric(f"queue.throughput.{workers}w", label, "invocations/s"), Backend.KAFKA, rate)
+
+
 def run(args: argparse.Namespace, work_dir: Path) -> int:
     sizes = Sizes.of(args)
     broker = KafkaBroker(work_dir / "kafka")
@@ -104,6 +170,7 @@ def run(args: argparse.Namespace, work_dir: Path) -> int:
         "invocation lives per round": sizes.lives,
         "fleet": f"{sizes.fleet_workers} workers x {sizes.fleet_tasks} tasks",
         "replay events": sizes.replay_events,
+        "queue": f"{sizes.queue_latency} routed one by one, {sizes.queue_throughput} queued",
     }
     started = time.monotonic()
     try:
@@ -114,18 +181,11 @@ def run(args: argparse.Namespace, work_dir: Path) -> int:
             results.add(FLOOR, Backend.KAFKA, floor.produce_round_trip(broker.bootstrap, sizes.lives).p50)
             say(f"round {n + 1}/{sizes.rounds}: replay of {sizes.replay_events:,} events")
             results.add(REPLAY, Backend.KAFKA, replay.replay_rate(broker.bootstrap, sizes.replay_events))
-            for runner in sizes.runners:
-                metric = Metric(f"fleet.{runner}", f"fleet, {runner}", "tasks/s")
-                for backend in rotated(list(fleet.FLEET_BACKENDS), n):
-                    say(f"round {n + 1}/{sizes.rounds}: fleet of {runner} on {backend.label}")
-                    try:
-                        rate = fleet.fleet_rate(
-                            backend, runner, servers, sizes.fleet_tasks, sizes.fleet_workers
-                        )
-                    except fleet.FleetRunError as exc:  # reported, and the round goes on without it
-                        say(f"skipped: {exc}")
-                        continue
-                    results.add(metric, backend, rate)
+            try:
+                queue_round(n, broker.bootstrap, sizes, results)
+            except Exception as exc:  # reported, and the round goes on without it, as a failed fleet
+                say(f"skipped the queue's figures: {type(exc).__name__}: {exc}")
+            fleet_round(n, servers, sizes, results)
     finally:
         RUNTIME.close()
         redis.stop()
@@ -159,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--lives", type=int, default=1000, help="invocation lives per workload (default 1000)"
     )
-    parser.add_argument("--fleet-tasks", type=int, default=400, help="tasks per fleet run (default 400)")
+    parser.add_argument("--fleet-tasks", type=int, default=200, help="tasks per fleet run (default 200)")
     parser.add_argument("--replay-events", type=int, default=300_000, help="events replayed (default 300000)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results", help="report folder")
     args = parser.parse_args(argv)

@@ -1,10 +1,16 @@
-"""Fleet throughput: the demo's worker fleet, only the state backend varying.
+"""Fleet throughput: the demo's worker fleet (``python -m pynenc_kafka.demo``) on each stack.
 
-Each run is ``python -m pynenc_kafka.demo`` (the README's main job): the same tasks, runner,
-worker count and pynenc's SQLite broker and orchestrator on this host; the state backend is
-pynenc's SQLite one, pynenc-redis's, or ours (``PYNENC_KAFKA_DEMO_STATE``). No workflows:
-pynenc's process runners can stall on a workflow waiting for its sub-invocations (their
-status ownership), whatever the state backend, and a stalled run measures nothing.
+Each run is the README's main job with the same tasks, runner and worker count; only the
+demo's ``--stack`` varies:
+
+- ``kafka``: Kafka alone (every pynenc-kafka component), the workers in two groups with a
+  projection folder each, as the demo runs by default;
+- ``sqlite``: pynenc's SQLite components, all of them (one host's file);
+- ``sqlite+kafka-state`` and ``sqlite+redis-state``: pynenc's SQLite components but the state
+  backend, for the side-by-side of state backends.
+
+No workflows: pynenc's PersistentProcessRunner can stall when workflows waiting for their
+sub-invocations hold every process slot, whatever the stack, and a stalled run measures nothing.
 """
 
 from __future__ import annotations
@@ -15,11 +21,20 @@ import subprocess
 import sys
 
 from benchmarks.backends import Backend, Servers
+from pynenc_kafka.demo.stacks import Stack
 
 #: The runners pynenc ships, each measured.
 RUNNERS = ("ThreadRunner", "MultiThreadRunner", "ProcessRunner", "PersistentProcessRunner")
-#: Backends a fleet can share (Mem is one process's memory).
-FLEET_BACKENDS = (Backend.SQLITE, Backend.REDIS, Backend.KAFKA)
+#: The stacks measured, and the column each one's figure goes to: the side-by-side of state
+#: backends (pynenc's SQLite components around each) and the whole stacks (``STACK_ROWS``).
+STATE_COLUMNS = {
+    Stack.SQLITE: Backend.SQLITE,
+    Stack.SQLITE_REDIS_STATE: Backend.REDIS,
+    Stack.SQLITE_KAFKA_STATE: Backend.KAFKA,
+}
+STACK_COLUMNS = {Stack.SQLITE: Backend.SQLITE, Stack.KAFKA: Backend.KAFKA}
+#: Every stack a round runs, each once per runner (``sqlite`` serves both comparisons).
+STACKS = (Stack.SQLITE, Stack.SQLITE_REDIS_STATE, Stack.SQLITE_KAFKA_STATE, Stack.KAFKA)
 _RATE = re.compile(r"ran (\d+) tasks in ([\d.]+)s")
 
 
@@ -27,19 +42,20 @@ class FleetRunError(RuntimeError):
     """A fleet run failed or did not say how fast it went."""
 
 
-def fleet_rate(backend: Backend, runner: str, servers: Servers, tasks: int, workers: int) -> float:
+def fleet_rate(stack: Stack, runner: str, servers: Servers, tasks: int, workers: int) -> float:
     """Run one fleet; return its tasks per second.
 
-    :param Backend backend: The state backend of every process.
+    :param Stack stack: The components of every process.
     :param str runner: The pynenc runner class of each worker.
     :param Servers servers: The run's servers.
     :param int tasks: Tasks in all.
     :param int workers: Worker processes.
     :raises FleetRunError: If the run failed.
     """
-    env = {**os.environ, **servers.environment(), "PYNENC_KAFKA_DEMO_STATE": backend.value}
+    env = {**os.environ, **servers.environment()}
     command = [
         sys.executable, "-m", "pynenc_kafka.demo",
+        "--stack", stack.value,
         "--workers", str(workers),
         "--tasks", str(tasks),
         "--workflows", "0",
@@ -49,11 +65,11 @@ def fleet_rate(backend: Backend, runner: str, servers: Servers, tasks: int, work
     try:
         done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     except subprocess.TimeoutExpired as exc:
-        raise FleetRunError(f"the {runner} fleet on {backend.label} did not finish within 600 s") from exc
+        raise FleetRunError(f"the {runner} fleet on {stack.label} did not finish within 600 s") from exc
     match = _RATE.search(done.stdout)
     if done.returncode != 0 or match is None:
         raise FleetRunError(
-            f"the {runner} fleet on {backend.label} failed (exit {done.returncode}):\n"
+            f"the {runner} fleet on {stack.label} failed (exit {done.returncode}):\n"
             f"{done.stdout[-1500:]}\n{done.stderr[-1500:]}"
         )
     return int(match.group(1)) / float(match.group(2))

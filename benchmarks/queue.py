@@ -2,6 +2,7 @@
 
 ``python -m benchmarks.queue`` against the broker ``KAFKA_BOOTSTRAP_SERVERS`` names; it also
 runs :mod:`benchmarks.share_group` (why the queue is not a share group nor a classic group).
+``python -m benchmarks`` (``deploy/bench``) runs :func:`latency` and :func:`throughput` in its report.
 
 - Latency: a router process routes one invocation at a time (a few ms apart); the workers
   retrieve in a loop. An invocation's id carries its routing time, so a worker measures
@@ -30,7 +31,7 @@ from pynenc_kafka.core.queue_tables import QUEUE_TABLES
 LOST: dict[str, int] = {}
 
 
-def _broker(app_id: str) -> KafkaBroker:
+def _broker(bootstrap: str, app_id: str) -> KafkaBroker:
     from pynenc import PynencBuilder
 
     app = (
@@ -39,7 +40,7 @@ def _broker(app_id: str) -> KafkaBroker:
         .memory()
         .custom_config(
             broker_cls="KafkaBroker",
-            kafka_bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"],
+            kafka_bootstrap_servers=bootstrap,
             kafka_topic_prefix="bench-queue",
         )
         .build()
@@ -49,9 +50,9 @@ def _broker(app_id: str) -> KafkaBroker:
     return broker
 
 
-def _worker(app_id: str, start: Barrier, results: Any) -> None:
+def _worker(bootstrap: str, app_id: str, start: Barrier, results: Any) -> None:
     """Retrieve until an ``end-`` marker comes out (routed last, one a worker, at the lowest priority)."""
-    broker = _broker(app_id)
+    broker = _broker(bootstrap, app_id)
     broker.count_invocations()  # the table is open and caught up before timing starts
     start.wait(120)
     latencies, taken, started = [], 0, time.perf_counter()
@@ -68,10 +69,10 @@ def _worker(app_id: str, start: Barrier, results: Any) -> None:
     results.put((taken, time.perf_counter() - started, latencies, lost))
 
 
-def _run_workers(app_id: str, workers: int, route: Any) -> tuple[int, float, list[float]]:
+def _run_workers(bootstrap: str, app_id: str, workers: int, route: Any) -> tuple[int, float, list[float]]:
     ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Barrier(workers + 1), ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(app_id, start, results)) for _ in range(workers)]
+    procs = [ctx.Process(target=_worker, args=(bootstrap, app_id, start, results)) for _ in range(workers)]
     for proc in procs:
         proc.start()
     start.wait(120)
@@ -85,10 +86,10 @@ def _run_workers(app_id: str, workers: int, route: Any) -> tuple[int, float, lis
     return sum(o[0] for o in outs), elapsed, [lat for o in outs for lat in o[2]]
 
 
-def latency(workers: int, count: int, gap: float) -> Latency:
+def latency(bootstrap: str, workers: int, count: int, gap: float) -> Latency:
     """p50/p99 (us) from the start of ``route_invocation`` to ``retrieve_invocation`` returning it."""
     app_id = f"bench-latency-{uuid.uuid4().hex[:8]}"
-    router = _broker(app_id)
+    router = _broker(bootstrap, app_id)
 
     def route() -> None:
         for _ in range(count):
@@ -96,19 +97,20 @@ def latency(workers: int, count: int, gap: float) -> Latency:
             time.sleep(gap)
         router.route_invocations([f"end-{n}" for n in range(workers)], "default", -100.0)
 
-    taken, _, samples = _run_workers(app_id, workers, route)
+    taken, _, samples = _run_workers(bootstrap, app_id, workers, route)
     assert taken == count, (taken, count)
     return Latency.of(samples)
 
 
-def throughput(workers: int, count: int) -> float:
+def throughput(bootstrap: str, workers: int, count: int) -> float:
     """Invocations a second that ``retrieve_invocation`` hands out over all workers (routed beforehand)."""
     app_id = f"bench-throughput-{uuid.uuid4().hex[:8]}"
-    router = _broker(app_id)
+    router = _broker(bootstrap, app_id)
     for first in range(0, count, 200):
         batch = [f"{time.time_ns()}-{n}" for n in range(first, min(count, first + 200))]
         router.route_invocations(batch, "default", 0.0)
     taken, elapsed, _ = _run_workers(
+        bootstrap,
         app_id,
         workers,
         lambda: router.route_invocations([f"end-{n}" for n in range(workers)], "default", -100.0),
@@ -117,9 +119,9 @@ def throughput(workers: int, count: int) -> float:
     return count / elapsed
 
 
-def route_latency(count: int) -> Latency:
+def route_latency(bootstrap: str, count: int) -> Latency:
     """p50/p99 (us) of one ``route_invocation`` call (Kafka's acknowledgement included)."""
-    router = _broker(f"bench-route-{uuid.uuid4().hex[:8]}")
+    router = _broker(bootstrap, f"bench-route-{uuid.uuid4().hex[:8]}")
     router.route_invocation("warm", "default", 0.0)
     samples = []
     for n in range(count):
@@ -136,14 +138,15 @@ def main() -> None:
     parser.add_argument("--skip-share-group", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    figures: dict[str, Any] = {"route": vars_of(route_latency(200))}
+    bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    figures: dict[str, Any] = {"route": vars_of(route_latency(bootstrap, 200))}
     for workers in (1, 4):
-        figures[f"latency.{workers}w"] = vars_of(latency(workers, args.latency_count, 0.005))
-        figures[f"throughput.{workers}w"] = round(throughput(workers, args.throughput_count), 1)
+        figures[f"latency.{workers}w"] = vars_of(latency(bootstrap, workers, args.latency_count, 0.005))
+        figures[f"throughput.{workers}w"] = round(throughput(bootstrap, workers, args.throughput_count), 1)
     if not args.skip_share_group:
         from benchmarks import share_group
 
-        figures.update(share_group.measure(os.environ["KAFKA_BOOTSTRAP_SERVERS"]))
+        figures.update(share_group.measure(bootstrap))
     figures["claims_lost"] = LOST
     print(json.dumps(figures, indent=2))
 

@@ -35,6 +35,7 @@ def demo_tasks() -> ModuleType:
     """The demo's tasks (pynenc's SQLite orchestrator and broker, the Kafka state backend) on a new app."""
     os.environ["PYNENC__KAFKA_BOOTSTRAP_SERVERS"] = BOOTSTRAP
     os.environ["PYNENC_KAFKA_DEMO_APP"] = f"bench-registration-{uuid.uuid4().hex[:6]}"
+    os.environ["PYNENC_KAFKA_DEMO_STACK"] = "sqlite+kafka-state"
     os.environ["PYNENC_KAFKA_DEMO_SQLITE"] = os.path.join(tempfile.mkdtemp(), "pynenc.db")
     os.environ.setdefault("PYNENC__LOGGING_LEVEL", "error")
     return importlib.import_module("pynenc_kafka.demo.tasks")

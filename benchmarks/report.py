@@ -1,8 +1,9 @@
-"""The run's report: a Markdown table with each figure's ratio to Redis, its JSON, and a chart.
+"""The run's report: a Markdown table with each figure's ratio to its baseline, its JSON, and a chart.
 
-Each figure is the median over the rounds. The ratio says how many times better than Redis
-a figure is (above 1: better), whichever way "better" points for it (more writes per
-second, fewer microseconds).
+Each figure is the median over the rounds. The ratio says how many times better than the
+row's baseline a figure is (above 1: better), whichever way "better" points for it (more
+writes per second, fewer microseconds): Redis for the side-by-side of state backends, pynenc's
+SQLite stack for the whole stacks.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ class Metric:
 
     :param str key: Its id in the JSON.
     :param str label: Its name in the table.
-    :param str unit: ``ops/s``, ``tasks/s``, ``events/s`` or ``us`` (shown as µs or ms).
+    :param str unit: ``ops/s``, ``tasks/s``, ``events/s``, ``invocations/s`` or ``us`` (shown as µs or ms).
+    :param Backend baseline: The column the others are compared with (in brackets).
     """
 
     key: str
     label: str
     unit: str
+    baseline: Backend = Backend.REDIS
 
     @property
     def higher_is_better(self) -> bool:
@@ -60,12 +63,13 @@ class Results:
         values = self._values[key].get(backend)
         return statistics.median(values) if values else None
 
-    def ratio_to_redis(self, key: str, backend: Backend) -> float | None:
-        """How many times better than Redis (above 1: better)."""
-        mine, redis = self.median(key, backend), self.median(key, Backend.REDIS)
-        if mine is None or redis is None or mine == 0 or redis == 0:
+    def ratio_to_baseline(self, key: str, backend: Backend) -> float | None:
+        """How many times better than the metric's baseline (above 1: better)."""
+        metric = self.metrics[key]
+        mine, base = self.median(key, backend), self.median(key, metric.baseline)
+        if mine is None or base is None or mine == 0 or base == 0:
             return None
-        return mine / redis if self.metrics[key].higher_is_better else redis / mine
+        return mine / base if metric.higher_is_better else base / mine
 
     def to_json(self, machine: dict[str, str], settings: dict[str, object]) -> str:
         """Everything measured, with the machine and the run's settings."""
@@ -73,6 +77,7 @@ class Results:
             key: {
                 "label": metric.label,
                 "unit": metric.unit,
+                "baseline": metric.baseline.value,
                 "rounds": {b.value: v for b, v in self._values[key].items()},
                 "median": {b.value: self.median(key, b) for b in self._values[key]},
             }
@@ -85,14 +90,14 @@ class Results:
         """The results of :meth:`to_json` text, every round's value kept (to draw the chart again)."""
         results = cls()
         for key, figure in json.loads(text)["figures"].items():
-            metric = Metric(key, figure["label"], figure["unit"])
+            metric = Metric(key, figure["label"], figure["unit"], Backend(figure.get("baseline", "redis")))
             for backend, values in figure["rounds"].items():
                 for value in values:
                     results.add(metric, Backend(backend), value)
         return results
 
     def table(self) -> str:
-        """The Markdown table: a row per metric, a column per backend, the ratio to Redis in brackets."""
+        """The Markdown table: a row per metric, a column per backend, the ratio to the baseline in brackets."""
         backends = list(Backend)
         lines = [
             "| figure | " + " | ".join(b.label for b in backends) + " |",
@@ -105,10 +110,10 @@ class Results:
                 if value is None:
                     cells.append("—")
                     continue
-                ratio = self.ratio_to_redis(key, backend)
+                ratio = self.ratio_to_baseline(key, backend)
                 shown = metric.show(value)
                 cells.append(
-                    shown if ratio is None or backend is Backend.REDIS else f"{shown} ({ratio:.2g}×)"
+                    shown if ratio is None or backend is metric.baseline else f"{shown} ({ratio:.2g}×)"
                 )
             lines.append(f"| {metric.label} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
@@ -119,7 +124,8 @@ class Results:
         run = ", ".join(f"{name} {value}" for name, value in settings.items())
         return (
             f"{head}\n- **run**: {run}\n\n{self.table()}\n\n"
-            "Medians over the rounds; in brackets, how many times better than Redis (above 1: better).\n"
+            "Medians over the rounds; in brackets, how many times better than Redis (above 1: better),"
+            " or than pynenc's SQLite stack in the rows of whole stacks.\n"
         )
 
     def chart(self, path: Path) -> None:

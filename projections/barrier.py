@@ -146,10 +146,12 @@ class ReadBarrier:
         :raises LogRewoundError: If the log ends before what the projection applied (a new log).
         """
         started = time.perf_counter()
+        # What was applied before asking: records written after Kafka answered may be applied by the
+        # time it answers, so only offsets applied before the request can prove the log rewound.
+        applied = self.progress.snapshot()
         targets = self.end_offsets(self._all if partitions is None else partitions)
         if self.progress.reached(targets):
             self.observer.barrier_waited(time.perf_counter() - started, False)
-            applied = self.progress.snapshot()
             rewound = {p: (end, applied[p]) for p, end in targets.items() if applied.get(p, 0) > end}
             if rewound:
                 raise LogRewoundError(

@@ -1,4 +1,4 @@
-"""The benchmark command's smoke round: every workload on every backend, tiny, on the session broker.
+"""The benchmark command's smoke round: every workload on every backend and stack, tiny, on the session broker.
 
 The figures of a smoke round mean nothing; what it shows is that ``bash deploy/bench`` runs
 from a fresh clone (redis-server installed where missing), that every backend answers every
@@ -45,6 +45,11 @@ def test_the_smoke_round_measures_every_backend_and_writes_the_report(tmp_path: 
         "write.floor": {"kafka"},
         "replay": {"kafka"},
         "fleet.ThreadRunner": every - {"mem"},
+        "stack.ThreadRunner": {"sqlite", "kafka"},
+        "queue.route": {"kafka"},
+        "queue.latency.2w": {"kafka"},
+        "queue.latency.2w.p99": {"kafka"},
+        "queue.throughput.2w": {"kafka"},
     }
     for key, backends in expected.items():
         medians = figures[key]["median"]

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import pytest
 
 from pynenc_kafka.projections.barrier import ReadBarrier
-from pynenc_kafka.projections.errors import ReadBarrierTimeoutError
+from pynenc_kafka.projections.errors import LogRewoundError, ReadBarrierTimeoutError
 from pynenc_kafka.projections.progress import ProjectionProgress
 from pynenc_kafka.schemas.errors import KafkaBackendError
 
@@ -70,3 +70,21 @@ def test_a_secondary_reader_polls_the_primary_s_checkpoint() -> None:
     barrier = ReadBarrier(LogEnds({0: 3}), ProjectionProgress({}, refresh), 1, timeout=5)
     barrier.wait()
     assert applied == {0: 3}
+
+
+def test_a_log_that_ends_before_what_was_applied_is_a_new_log() -> None:
+    barrier = ReadBarrier(LogEnds({0: 2}), ProjectionProgress({0: 5}), 1, timeout=1)
+    with pytest.raises(LogRewoundError, match=r"\{0: \(2, 5\)\}"):
+        barrier.wait()
+
+
+def test_records_applied_while_kafka_answers_are_not_taken_for_a_rewound_log() -> None:
+    """Another thread's writes, applied between the request and its answer, are past the answer's end."""
+    progress = ProjectionProgress({0: 5})
+
+    def ends_then_more_applied(partitions: Iterable[int]) -> dict[int, int]:
+        answer = dict.fromkeys(partitions, 5)
+        progress.advance({0: 7})  # two more records written and applied before the answer is read
+        return answer
+
+    ReadBarrier(ends_then_more_applied, progress, 1, timeout=1).wait()

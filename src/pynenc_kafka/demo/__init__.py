@@ -1,1 +1,1 @@
-"""A real pynenc worker fleet on the Kafka state backend: ``python -m pynenc_kafka.demo``."""
+"""A real pynenc worker fleet on Kafka alone, in two groups standing for two hosts: ``python -m pynenc_kafka.demo``."""

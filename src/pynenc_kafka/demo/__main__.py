@@ -1,25 +1,28 @@
-"""Run a pynenc worker fleet on the Kafka state backend and show what it did.
+"""Run a pynenc worker fleet on Kafka alone and show what it did.
 
-``python -m pynenc_kafka.demo --workers 4 --tasks 3000``: starts worker processes, submits
-tasks (some fail on purpose) and workflows with sub-invocations, waits for every result,
-then prints throughput and a summary read back through the backend. The terminal gets a
-progress line and the summary; everything else goes to the run's log folder.
+``python -m pynenc_kafka.demo --workers 4 --tasks 3000``: starts worker processes in two
+groups standing for two hosts, submits tasks (some fail on purpose) and workflows with
+sub-invocations, waits for every result, then prints throughput and a summary read back
+through the components by this process, from a projection folder of its own. The terminal
+gets a header, a progress line and the summary; everything else goes to the run's log folder.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import tempfile
 from pathlib import Path
 from types import FrameType
 
-from pynenc_kafka.demo.fleet import WorkerDied, start_workers, stop_workers
+from pynenc_kafka.core.conf import default_projection_dir
+from pynenc_kafka.demo.fleet import WorkerDied, WorkerGroup, start_workers, stop_workers, worker_groups
 from pynenc_kafka.demo.logs import RunLogs, adopt_app_logger, log_to
 from pynenc_kafka.demo.options import configure, parse_args
 from pynenc_kafka.demo.progress import ProgressLine
-from pynenc_kafka.demo.summary import print_summary, shown
+from pynenc_kafka.demo.summary import header, print_summary, shown
 from pynenc_kafka.demo.watch import FleetWatch
 
 logger = logging.getLogger("pynenc_kafka.demo")
@@ -58,10 +61,10 @@ def last_line(path: Path) -> str:
     return next((line.strip() for line in reversed(lines) if line.strip()), "")
 
 
-def run_fleet(workers: int, tasks: int, workflows: int, logs: RunLogs) -> int:
+def run_fleet(groups: list[WorkerGroup], tasks: int, workflows: int, logs: RunLogs) -> int:
     """Start the workers, run the work while watching them, stop them, print the summary.
 
-    :param workers: worker processes to start.
+    :param groups: the worker groups to start.
     :param tasks: tasks in total.
     :param workflows: workflows among them.
     :param logs: the run's log folder.
@@ -71,9 +74,11 @@ def run_fleet(workers: int, tasks: int, workflows: int, logs: RunLogs) -> int:
     from pynenc_kafka.demo import workload  # builds the app from the environment
 
     adopt_app_logger(workload.app)
+    print(header(workload.app, workload.STACK, groups), flush=True)
     plan = workload.Plan.for_total(tasks, workflows)
-    logger.info("app %s: %s, %d worker processes", workload.app.app_id, plan, workers)
-    processes = start_workers(workers, logs)
+    workers = groups[-1].last
+    logger.info("app %s: %s, %d worker processes in %s", workload.app.app_id, plan, workers, groups)
+    processes = start_workers(groups, logs)
     try:
         watch = FleetWatch(processes, workload.count_done, ProgressLine(plan.total))
         watch.start()
@@ -84,7 +89,7 @@ def run_fleet(workers: int, tasks: int, workflows: int, logs: RunLogs) -> int:
     finally:
         stop_workers(processes)
     logger.info("done: %s", outcome)
-    print_summary(outcome, workers, logs.folder)
+    print_summary(outcome, groups, logs.folder)
     return 0
 
 
@@ -115,10 +120,14 @@ def main(argv: list[str] | None = None) -> int:
         f" logs in {shown(logs.folder)}/",
         flush=True,
     )
+    projection_root = Path(os.environ.get("PYNENC__KAFKA_PROJECTION_DIR") or default_projection_dir())
+    groups = worker_groups(args.workers, projection_root)
     with tempfile.TemporaryDirectory(prefix="pynenc-kafka-demo-") as scratch:
-        configure(args, Path(scratch) / "pynenc.db")
+        # Only a SQLite stack (to compare) has a database; the Kafka stack writes no file but projections.
+        sqlite_path = Path(scratch) / "pynenc.db" if args.stack.uses_sqlite else None
+        configure(args, projection_root / "client", sqlite_path)
         try:
-            return run_fleet(args.workers, args.tasks, args.workflows, logs)
+            return run_fleet(groups, args.tasks, args.workflows, logs)
         except WorkerDied as failure:
             message = dead_worker_message(failure, logs)
             logger.error("%s", message)

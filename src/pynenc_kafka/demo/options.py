@@ -8,6 +8,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pynenc_kafka.demo.stacks import SQLITE_VARIABLE, STACK_VARIABLE, Stack
+
 #: Where each run's log folder goes unless ``--log-dir`` says otherwise (``deploy/fleet``: ``.kafka/fleet-logs``).
 DEFAULT_LOG_DIR = Path("~/.cache/pynenc-kafka/fleet-logs")
 
@@ -20,12 +22,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """
     parser = argparse.ArgumentParser(
         prog="python -m pynenc_kafka.demo",
-        description="Run a pynenc worker fleet on the Kafka state backend and show what it did.",
+        description="Run a pynenc worker fleet on Kafka alone and show what it did.",
     )
     parser.add_argument("--workers", type=int, default=3, help="worker processes (default 3)")
     parser.add_argument("--tasks", type=int, default=3000, help="tasks to run in total (default 3000)")
     parser.add_argument("--workflows", type=int, default=5, help="workflows of 10 sub-invocations each")
     parser.add_argument("--runner", default="ThreadRunner", help="pynenc runner class of each worker")
+    parser.add_argument(
+        "--stack",
+        type=Stack,
+        choices=list(Stack),
+        default=Stack.KAFKA,
+        help="the components: kafka (default: every one pynenc-kafka provides), sqlite (pynenc's SQLite"
+        " ones, to compare), sqlite+kafka-state or sqlite+redis-state (pynenc's SQLite ones but the state backend)",
+    )
     parser.add_argument("--app", default=f"fleet-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}")
     parser.add_argument(
         "--log-dir",
@@ -36,16 +46,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def configure(args: argparse.Namespace, sqlite_path: Path) -> None:
+def configure(args: argparse.Namespace, projection_dir: Path, sqlite_path: Path | None) -> None:
     """Put the fleet's settings in the environment, for this process and every worker.
 
     :param args: the demo's options.
-    :param sqlite_path: the database of pynenc's SQLite broker and orchestrator for this run.
+    :param projection_dir: this process' projection folder (each worker group gets its own, see
+        :func:`~pynenc_kafka.demo.fleet.worker_groups`).
+    :param sqlite_path: the database of the SQLite components, for a stack that has some (``None``: none).
     """
+    os.environ.pop(SQLITE_VARIABLE, None)
+    if sqlite_path is not None:
+        os.environ[SQLITE_VARIABLE] = str(sqlite_path)
     os.environ.update(
         {
             "PYNENC_KAFKA_DEMO_APP": args.app,
-            "PYNENC_KAFKA_DEMO_SQLITE": str(sqlite_path),
+            STACK_VARIABLE: args.stack.value,
+            "PYNENC__KAFKA_PROJECTION_DIR": str(projection_dir),
             "PYNENC__RUNNER_CLS": args.runner,
             # pynenc logs every status change at "info"; the logs keep warnings and errors.
             "PYNENC__LOGGING_LEVEL": os.environ.get("PYNENC__LOGGING_LEVEL", "warning"),

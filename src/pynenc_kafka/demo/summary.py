@@ -1,4 +1,4 @@
-"""The visible result of a run: what the fleet did, read back through the state backend."""
+"""What the terminal shows of a run: the header (components, worker groups) and the summary."""
 
 from __future__ import annotations
 
@@ -6,22 +6,46 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pynenc_kafka.demo.fleet import WorkerGroup
+from pynenc_kafka.demo.stacks import Stack
+
 if TYPE_CHECKING:  # importing the workload builds the app, which must wait for the settings
+    from pynenc import Pynenc
+
     from pynenc_kafka.demo.workload import Outcome
 
 
-def print_summary(outcome: Outcome, workers: int, log_folder: Path) -> None:
+def header(app: Pynenc, stack: Stack, groups: list[WorkerGroup]) -> str:
+    """:param app: the fleet's app, as built in this process.
+    :param stack: the stack it was built on.
+    :param groups: the worker groups.
+    :return: one line: the app's components (their classes, as built) and the worker groups.
+    """
+    components = ", ".join(
+        type(component).__name__
+        for component in (app.state_backend, app.broker, app.orchestrator, app.client_data_store, app.trigger)
+    )
+    where = "no SQLite" if stack is Stack.KAFKA else "one SQLite file, shared by every worker"
+    hosts = f"{len(groups)} group{'s' if len(groups) > 1 else ''}, a projection folder each"
+    return f"==> {stack.label}: {components} ({where}); {hosts}: {', '.join(map(str, groups))}"
+
+
+def print_summary(outcome: Outcome, groups: list[WorkerGroup], log_folder: Path) -> None:
     """Print the summary, then where the details are.
 
     :param outcome: what the run did.
-    :param workers: how many worker processes ran it.
+    :param groups: the worker groups that ran it.
     :param log_folder: the run's log folder.
     """
-    print(f"=== pynenc fleet: app {outcome.app_id!r}, {workers} worker processes, {outcome.backend} ===")
+    workers = f"{groups[-1].last} worker processes in {len(groups)} group{'s' if len(groups) > 1 else ''}"
+    print(f"=== pynenc fleet: app {outcome.app_id!r}, {workers}, on {outcome.stack.label} ===")
     print(
         f"ran {outcome.tasks} tasks in {outcome.seconds:.1f}s: {outcome.tasks / outcome.seconds:.0f} tasks/s"
     )
-    print("final statuses (read back from the state backend):", dict(sorted(outcome.statuses.items())))
+    print(
+        "final statuses (read back by this process, from its own projection folder):",
+        dict(sorted(outcome.statuses.items())),
+    )
     inv_id, value = outcome.sample_result
     print(f"a result:     score {inv_id} -> {value!r}; history {' -> '.join(outcome.history)}")
     if outcome.exception:

@@ -1,8 +1,8 @@
 """The fleet's app and tasks, importable by every worker process.
 
-The app is built from the environment (``PYNENC_KAFKA_DEMO_APP``, ``PYNENC_KAFKA_DEMO_SQLITE``,
-``PYNENC_KAFKA_DEMO_STATE`` and the usual ``PYNENC__*`` variables), so each process builds the same one: pynenc's
-SQLite broker and orchestrator on this host, and the Kafka state backend.
+The app is built from the environment (``PYNENC_KAFKA_DEMO_APP``, ``PYNENC_KAFKA_DEMO_STACK`` and the
+usual ``PYNENC__*`` variables), so each process builds the same one. By default every component
+is on Kafka (state backend, broker, orchestrator, client data store, trigger).
 """
 
 from __future__ import annotations
@@ -10,24 +10,10 @@ from __future__ import annotations
 import hashlib
 import os
 
-from pynenc import PynencBuilder
+from pynenc_kafka.demo.stacks import Stack
 
-_builder = (
-    PynencBuilder()
-    .app_id(os.environ.get("PYNENC_KAFKA_DEMO_APP", "pynenc-kafka-demo"))
-    .sqlite(sqlite_db_path=os.environ.get("PYNENC_KAFKA_DEMO_SQLITE", "/tmp/pynenc-kafka-demo.db"))
-)
-# The benchmarks (``benchmarks/``) compare state backends on the same fleet:
-# ``PYNENC_KAFKA_DEMO_STATE=sqlite`` keeps pynenc's SQLite state backend, ``redis`` takes pynenc-redis's
-# (at ``PYNENC__REDIS_URL``); anything else, ours.
-_STATE = os.environ.get("PYNENC_KAFKA_DEMO_STATE", "kafka")
-if _STATE == "redis":
-    _builder = _builder.custom_config(
-        state_backend_cls="RedisStateBackend", redis_url=os.environ.get("PYNENC__REDIS_URL", "")
-    )
-elif _STATE != "sqlite":
-    _builder = _builder.kafka()
-app = _builder.build()
+STACK = Stack.from_environment()
+app = STACK.builder(os.environ.get("PYNENC_KAFKA_DEMO_APP", "pynenc-kafka-demo")).build()
 
 
 class FlakyInputError(ValueError):

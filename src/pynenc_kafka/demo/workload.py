@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pynenc.invocation.dist_invocation import DistributedInvocation
 from pynenc.invocation.status import InvocationStatus
 
-from pynenc_kafka.demo.tasks import app, batch_report, check, score
+from pynenc_kafka.demo.stacks import Stack
+from pynenc_kafka.demo.tasks import STACK, app, batch_report, check, score
 
 #: Sub-invocations of each workflow (:func:`~pynenc_kafka.demo.tasks.batch_report` scores this many items).
 WORKFLOW_SIZE = 10
@@ -51,10 +52,10 @@ class Plan:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the run did, as read back through the state backend.
+    """What the run did, as read back through the components.
 
     :param app_id: the app.
-    :param backend: the state backend's class name.
+    :param stack: the components it ran on.
     :param tasks: the tasks run.
     :param seconds: how long submitting and waiting took.
     :param statuses: the final status of each of the run's tasks, counted.
@@ -65,7 +66,7 @@ class Outcome:
     """
 
     app_id: str
-    backend: str
+    stack: Stack
     tasks: int
     seconds: float
     statuses: Counter[str]
@@ -119,7 +120,7 @@ def run(plan: Plan) -> Outcome:
     sample_id = score_group.invocations[0].invocation_id
     return Outcome(
         app_id=app.app_id,
-        backend=type(backend).__name__,
+        stack=STACK,
         tasks=plan.total,
         seconds=elapsed,
         statuses=Counter(final_status.values()),
