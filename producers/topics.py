@@ -126,10 +126,13 @@ class TopicProvisioner:
         """
         if self.facts.cluster_id is None:
             deadline = time.monotonic() + self._timeout
+            # The answer names every topic of the cluster: with thousands of them it takes longer
+            # than one slice, so each attempt waits twice as long as the one before.
+            attempt = _CONNECT_SLICE
             while True:
                 remaining = deadline - time.monotonic()
                 try:
-                    metadata = self._admin.list_topics(timeout=max(0.01, min(_CONNECT_SLICE, remaining)))
+                    metadata = self._admin.list_topics(timeout=max(0.01, min(attempt, remaining)))
                     break
                 except KafkaException as exc:
                     self._admin.poll(0)  # serves the error_cb: the watch learns of a refused login
@@ -141,6 +144,7 @@ class TopicProvisioner:
                     passing = is_passing(exc) or code in (KafkaError._TIMED_OUT, KafkaError._ALL_BROKERS_DOWN)
                     if not passing or time.monotonic() >= deadline:
                         raise self._unavailable("read cluster metadata", exc) from exc
+                    attempt *= 2
             self.facts.cluster_id = str(metadata.cluster_id)
         return self.facts.cluster_id
 
