@@ -204,7 +204,9 @@ def test_no_folder_at_the_root_shadows_the_installed_package() -> None:
     assert package_dirs()["pynenc_kafka"] == REPO / "src" / "pynenc_kafka"
 
 
-def test_a_regular_install_works_from_the_repository_root(clean_venv: Path) -> None:
+def test_a_regular_install_works_from_the_repository_root(
+    clean_venv: Path, kafka_bootstrap: str, tmp_path: Path
+) -> None:
     """The wheel installed the regular way, then used from the checkout's root as a newcomer would."""
     imported = run_in(
         clean_venv,
@@ -223,7 +225,13 @@ def test_a_regular_install_works_from_the_repository_root(clean_venv: Path) -> N
         "from pynenc import Pynenc; backend = Pynenc(config_values={'app_id': 'root-probe'}).state_backend; "
         "print(type(backend).__module__, type(backend).__name__)",
         cwd=REPO,
-        env_extra={"PYNENC__STATE_BACKEND_CLS": "KafkaStateBackend"},
+        env_extra={
+            "PYNENC__STATE_BACKEND_CLS": "KafkaStateBackend",
+            # pynenc records the app's info when it first builds the backend: a real cluster
+            "PYNENC__KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+            "PYNENC__KAFKA_PROJECTION_DIR": str(tmp_path / "projections"),
+            "PYNENC__KAFKA_TOPIC_PREFIX": os.environ.get("PYNENC__KAFKA_TOPIC_PREFIX", "test-root"),
+        },
     )
     assert looked_up.returncode == 0, looked_up.stderr
     assert looked_up.stdout.split() == ["pynenc_kafka.components.state_backend", "KafkaStateBackend"]
