@@ -25,7 +25,6 @@ from fastavro.schema import fingerprint, load_schema, to_parsing_canonical_form
 
 from pynenc_kafka.schemas import EVENT_SCHEMA_NAME, SCHEMA_DIR
 from pynenc_kafka.schemas.kinds import EventKind
-from pynenc_kafka.schemas.timestamps import from_micros
 
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 _HEADER_LEN = len(SINGLE_OBJECT_MAGIC) + 8
@@ -146,11 +145,7 @@ class EventCodec:
             raise UndecodableEventError("Avro body is not an event record")
         name, payload = record["payload"]
         occurred_at = record["occurred_at"]
-        if isinstance(occurred_at, int):
-            # A released schema is kept in parsing canonical form, which has no logical types: an
-            # event written by an earlier release reads its timestamps as microseconds.
-            occurred_at = from_micros(occurred_at)
-        elif occurred_at.tzinfo is None:
+        if occurred_at.tzinfo is None:
             occurred_at = occurred_at.replace(tzinfo=UTC)
         return Event(
             event_id=str(record["event_id"]),

@@ -46,16 +46,11 @@ def _execution(row: atomic_service.ExecutionRow) -> AtomicServiceExecution:
 def _runner(payload: dict[str, Any]) -> ActiveRunnerInfo:
     return ActiveRunnerInfo(
         runner_id=payload["runner_id"],
-        creation_time=_moment(payload["created_at"]),
-        last_heartbeat=_moment(payload["heartbeat_at"]),
+        creation_time=payload["created_at"],
+        last_heartbeat=payload["heartbeat_at"],
         allow_to_run_atomic_service=payload["can_run_atomic_service"],
         consumed_queues=tuple(payload["consumed_queues"] or ()),
     )
-
-
-def _moment(value: datetime | int) -> datetime:
-    """A payload timestamp as a UTC datetime (events of an earlier schema read as microseconds)."""
-    return from_micros(value) if isinstance(value, int) else value
 
 
 class RunnerRegistry:
