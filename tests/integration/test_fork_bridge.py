@@ -21,13 +21,17 @@ from typing import Any
 
 import pytest
 from pynenc import Pynenc, PynencBuilder
+from pynenc.exceptions import InvocationStatusTransitionError
 from pynenc.identifiers.invocation_id import InvocationId
+from pynenc.identifiers.task_id import TaskId
 from pynenc.invocation.status import InvocationStatus, InvocationStatusRecord
 from pynenc.runner.runner_context import RunnerContext
 from pynenc.state_backend.base_state_backend import InvocationHistory
 
 from pynenc_kafka.core.runtime import RUNTIME
+from tests.conftest import unique_app_id
 from tests.integration.support import REPO, backend, run_python
+from tests.orchestration.race_app import make
 
 FORK = multiprocessing.get_context("fork")
 pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
@@ -75,7 +79,8 @@ def _run_child(app: Pynenc) -> dict[str, Any]:
 
 @pytest.fixture
 def bridged_app(kafka_builder: PynencBuilder, monkeypatch: pytest.MonkeyPatch) -> Pynenc:
-    """An app whose forked children use the bridge for 30 s (it is off by default)."""
+    """An app whose forked children use the bridge for 30 s (10 s by default: a loaded machine
+    may take longer than that to fork and run a child)."""
     monkeypatch.setenv("PYNENC__KAFKA_FORK_BRIDGE_SECONDS", "30")
     return kafka_builder.build()
 
@@ -106,8 +111,11 @@ def test_a_forked_child_writes_and_reads_through_its_parent(bridged_app: Pynenc)
     assert out.split() == ["from", "the", "child", "1", "BridgeTest"]
 
 
-def test_with_the_bridge_off_a_forked_child_uses_kafka_itself(kafka_builder: PynencBuilder) -> None:
-    app = kafka_builder.build()  # the default: off
+def test_with_the_bridge_off_a_forked_child_uses_kafka_itself(
+    kafka_builder: PynencBuilder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYNENC__KAFKA_FORK_BRIDGE_SECONDS", "0")
+    app = kafka_builder.build()
     be = backend(app)
     assert be.bridge_seconds == 0
     be._set_result(InvocationId("known"), "from the parent")
@@ -117,6 +125,63 @@ def test_with_the_bridge_off_a_forked_child_uses_kafka_itself(kafka_builder: Pyn
     assert seen["known"] == "from the parent" and seen["own history"] == 1
     assert seen["clusters"] == 1 and seen["projections"] == 1
     assert be._get_result(InvocationId("child-inv")) == "from the child"
+
+
+def test_the_bridge_is_on_by_default(kafka_builder: PynencBuilder) -> None:
+    app = kafka_builder.kafka().build()
+    components = [app.state_backend, app.orchestrator, app.client_data_store, app.trigger]
+    assert [getattr(c, "bridge_seconds", None) for c in components] == [10.0] * 4
+
+
+def _orchestrating_task_process(
+    app: Pynenc, invocation_id: str, task_id: TaskId, report: Queue[dict[str, Any]]
+) -> None:
+    """In the child: the calls a ProcessRunner task process makes of the orchestrator and trigger."""
+    orchestrator = app.orchestrator
+    seen: dict[str, Any] = {}
+    try:  # pynenc's own error, raised in the parent, crosses as itself
+        orchestrator._atomic_status_transition(InvocationId(invocation_id), InvocationStatus.SUCCESS, "child")
+    except InvocationStatusTransitionError as exc:
+        seen["refused"] = type(exc).__name__
+    running = orchestrator._atomic_status_transition(
+        InvocationId(invocation_id), InvocationStatus.RUNNING, "parent"
+    )
+    seen["running"] = (running.status.value, running.runner_id)
+    seen["read"] = orchestrator.get_invocation_status_record(InvocationId(invocation_id)).status.value
+    seen["conditions"] = app.trigger.get_conditions_sourced_from_task(task_id)
+    seen["clusters"] = len(RUNTIME._clusters)
+    seen["projections"] = len(RUNTIME.open_projections())
+    report.put(seen)
+
+
+def test_a_forked_child_orchestrates_through_its_parent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Transitions, status reads and trigger reads of a task process: the parent decides and reads
+    them, the child builds nothing, pynenc's refusal reaches it as pynenc's own error."""
+    monkeypatch.setenv("PYNENC__KAFKA_FORK_BRIDGE_SECONDS", "30")
+    app, free, _ = make(unique_app_id("bridged-orchestration"), str(tmp_path))
+    invocation = free(1)
+    app.orchestrator._atomic_status_transition(invocation.invocation_id, InvocationStatus.PENDING, "parent")
+    report: Queue[dict[str, Any]] = FORK.Queue()
+    child = FORK.Process(
+        target=_orchestrating_task_process, args=(app, invocation.invocation_id, free.task_id, report)
+    )
+    child.start()
+    seen = report.get(timeout=60)
+    child.join(60)
+
+    assert child.exitcode == 0
+    assert seen == {
+        "refused": "InvocationStatusTransitionError",
+        "running": ("running", "parent"),
+        "read": "running",
+        "conditions": [],
+        "clusters": 0,
+        "projections": 0,
+    }
+    record = app.orchestrator.get_invocation_status_record(invocation.invocation_id)
+    assert (record.status, record.runner_id) == (InvocationStatus.RUNNING, "parent")
 
 
 _ORPHAN = """

@@ -31,6 +31,12 @@ FORK = multiprocessing.get_context("fork")
 pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 
 
+@pytest.fixture(autouse=True)
+def _children_use_kafka_themselves(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These children build their own clients: the fork bridge (on by default) is off here."""
+    monkeypatch.setenv("PYNENC__KAFKA_FORK_BRIDGE_SECONDS", "0")
+
+
 def _write_in_forked_child(app: Pynenc, report: Queue[dict[str, Any]]) -> None:
     """Runs in the child: count the metadata requests its first write needs."""
     requests: list[str] = []

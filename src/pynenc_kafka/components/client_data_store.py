@@ -11,20 +11,18 @@ stores do.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from pynenc.client_data_store.base_client_data_store import BaseClientDataStore
 
-from pynenc_kafka.core.app_log import Record, publish_checked, purge_markers
+from pynenc_kafka.core.app_log import AppLog
 from pynenc_kafka.core.app_projection import AppProjection, AppSpec
 from pynenc_kafka.core.conf import ConfigClientDataStoreKafka
 from pynenc_kafka.core.fork_bridge import SERVER as FORK_BRIDGE
 from pynenc_kafka.core.fork_bridge import through_parent
-from pynenc_kafka.core.projection_access import ProjectionAccess
 from pynenc_kafka.observability.server import serve_configured_metrics
-from pynenc_kafka.producers.publisher import RAISE_LIMIT_ADVICE, OutgoingEvent, Position
+from pynenc_kafka.producers.publisher import RAISE_LIMIT_ADVICE
 from pynenc_kafka.projections.views import client_data
 from pynenc_kafka.schemas.kinds import EventKind, PurgeScope
 
@@ -46,8 +44,9 @@ class KafkaClientDataStore(BaseClientDataStore):
     def __init__(self, app: Pynenc) -> None:
         super().__init__(app)
         self.spec = AppSpec.from_config(self.conf, app.app_id)
-        self._reads = ProjectionAccess(self.spec)
         self.bridge_seconds = self.conf.kafka_fork_bridge_seconds
+        self._log = AppLog(self.spec, self.bridge_seconds)
+        self._reads = self._log.reads
         FORK_BRIDGE.register(self)
         serve_configured_metrics(self.conf)
 
@@ -63,13 +62,6 @@ class KafkaClientDataStore(BaseClientDataStore):
         """This app's projection in this process (opened, and topics created, on first use)."""
         return self._reads.projection
 
-    @through_parent(writes=True)
-    def _publish(self, records: Sequence[Record], *extra: OutgoingEvent) -> list[Position]:
-        """Encode and size-check one call's events, publish them all, wait once for Kafka."""
-        return self._reads.use(
-            lambda projection: publish_checked(projection, records, *extra, advice=_ADVICE)
-        )
-
     def _store(self, key: str, value: str) -> None:
         """Publish ``value`` under its reference key; returns once Kafka acknowledged it.
 
@@ -79,7 +71,7 @@ class KafkaClientDataStore(BaseClientDataStore):
         :raises EventTooLargeError: If the value's event is over Kafka's limits; nothing was
             written, and the message names the value's size, the limits and the setting to raise.
         """
-        self._publish([(EventKind.CLIENT_DATA_STORED, {"key": key, "value": value})])
+        self._log.publish([(EventKind.CLIENT_DATA_STORED, {"key": key, "value": value})], advice=_ADVICE)
 
     @through_parent()
     def _retrieve(self, key: str) -> str:
@@ -99,6 +91,4 @@ class KafkaClientDataStore(BaseClientDataStore):
 
         Returns once this process's views show the purge.
         """
-        markers = self._reads.use(lambda projection: purge_markers(projection, PurgeScope.CLIENT_DATA))
-        self._publish([], *markers)
-        self._reads.fresh(lambda store: None)
+        self._log.purge(PurgeScope.CLIENT_DATA)

@@ -28,6 +28,8 @@ from pynenc_kafka.components.runner_registry import RunnerRegistry
 from pynenc_kafka.core.app_log import AppLog, Record
 from pynenc_kafka.core.app_projection import AppSpec
 from pynenc_kafka.core.conf import ConfigOrchestratorKafka
+from pynenc_kafka.core.fork_bridge import SERVER as FORK_BRIDGE
+from pynenc_kafka.core.fork_bridge import through_parent
 from pynenc_kafka.projections.store import ViewStore
 from pynenc_kafka.projections.views import orchestration
 from pynenc_kafka.schemas.kinds import EventKind, PurgeScope
@@ -65,10 +67,12 @@ class KafkaOrchestrator(BaseOrchestrator):
 
     def __init__(self, app: Pynenc) -> None:
         super().__init__(app)
-        self._log = AppLog(AppSpec.from_config(self.conf, app.app_id))
+        self.bridge_seconds = self.conf.kafka_fork_bridge_seconds
+        self._log = AppLog(AppSpec.from_config(self.conf, app.app_id), self.bridge_seconds)
         self._keys = DecisionKeys(self._log)
         self._blocking_control = KafkaBlockingControl(app, self._log)
         self._runners = RunnerRegistry(app, self._log)
+        FORK_BRIDGE.register(self)
 
     @cached_property
     def conf(self) -> ConfigOrchestratorKafka:
@@ -116,6 +120,7 @@ class KafkaOrchestrator(BaseOrchestrator):
             self._log.publish(events)
         return record
 
+    @through_parent(writes=True)
     def _atomic_status_transition(
         self,
         invocation_id: InvocationId,
@@ -169,6 +174,7 @@ class KafkaOrchestrator(BaseOrchestrator):
 
     # -- reads -----------------------------------------------------------------------------------
 
+    @through_parent()
     def get_invocation_status_record(self, invocation_id: InvocationId) -> InvocationStatusRecord:
         row = self._row(invocation_id)
         if row is None:
@@ -230,6 +236,7 @@ class KafkaOrchestrator(BaseOrchestrator):
 
         return self._log.reads.fresh(read)
 
+    @through_parent()
     def get_invocation_ids_paginated(
         self,
         task_id: TaskId | None = None,
@@ -240,11 +247,13 @@ class KafkaOrchestrator(BaseOrchestrator):
         rows = sorted(self._matching(task_id, statuses), key=lambda r: r["status_at"], reverse=True)
         return [InvocationId(r["invocation_id"]) for r in rows[offset : offset + limit]]
 
+    @through_parent()
     def count_invocations(
         self, task_id: TaskId | None = None, statuses: list[InvocationStatus] | None = None
     ) -> int:
         return len(self._matching(task_id, statuses))
 
+    @through_parent()
     def filter_by_status(
         self, invocation_ids: list[InvocationId], status_filter: frozenset[InvocationStatus]
     ) -> list[InvocationId]:
@@ -264,6 +273,7 @@ class KafkaOrchestrator(BaseOrchestrator):
         key, _ = self._decision(invocation_id)
         self._log.publish([(EventKind.RETRY_COUNTED, {"invocation_id": invocation_id, "decision_key": key})])
 
+    @through_parent()
     def get_invocation_retries(self, invocation_id: InvocationId) -> int:
         row = self._row(invocation_id)
         return 0 if row is None else row["retries"]

@@ -64,9 +64,9 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         super().__init__(app)
         self.spec = AppSpec.from_config(self.conf, app.app_id)
         self.topics = self.spec.topics
-        self._log = AppLog(self.spec)
-        self._reads = self._log.reads
         self.bridge_seconds = self.conf.kafka_fork_bridge_seconds
+        self._log = AppLog(self.spec, self.bridge_seconds)
+        self._reads = self._log.reads
         FORK_BRIDGE.register(self)
         serve_configured_metrics(self.conf)
         self._registrations = PublishedRegistrations()
@@ -89,7 +89,6 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         """Run ``work`` on the projection, held open meanwhile (see :class:`ProjectionAccess`)."""
         return self._reads.use(work)
 
-    @through_parent(writes=True)
     def _publish(self, records: Sequence[Record], *extra: OutgoingEvent) -> list[Position]:
         """Publish one call's events and wait once for Kafka (see :meth:`AppLog.publish`)."""
         return self._log.publish(records, *extra)

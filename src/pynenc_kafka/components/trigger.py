@@ -28,6 +28,8 @@ from pynenc_kafka.components.trigger_tables import SEP, TriggerTables, delete, p
 from pynenc_kafka.core.app_log import AppLog, Record
 from pynenc_kafka.core.app_projection import AppSpec
 from pynenc_kafka.core.conf import ConfigTriggerKafka
+from pynenc_kafka.core.fork_bridge import SERVER as FORK_BRIDGE
+from pynenc_kafka.core.fork_bridge import through_parent
 from pynenc_kafka.observability.server import serve_configured_metrics
 from pynenc_kafka.projections.store import ViewStore
 from pynenc_kafka.projections.views import triggers
@@ -51,8 +53,10 @@ class KafkaTrigger(TriggerMonitoring):
 
     def __init__(self, app: Pynenc) -> None:
         super().__init__(app)
-        self._log = AppLog(AppSpec.from_config(self.conf, app.app_id))
+        self.bridge_seconds = self.conf.kafka_fork_bridge_seconds
+        self._log = AppLog(AppSpec.from_config(self.conf, app.app_id), self.bridge_seconds)
         self.tables = TriggerTables(self._log)
+        FORK_BRIDGE.register(self)
         serve_configured_metrics(self.conf)
 
     @cached_property
@@ -68,6 +72,7 @@ class KafkaTrigger(TriggerMonitoring):
     def _register_condition(self, condition: TriggerCondition) -> None:
         self.tables.publish([put(CONDITION, condition.condition_id, condition.to_json(self.app))])
 
+    @through_parent()
     def get_condition(self, condition_id: str) -> TriggerCondition | None:
         found = self.tables.row(CONDITION, condition_id)
         return None if found is None else TriggerCondition.from_json(found, self.app)
@@ -86,10 +91,12 @@ class KafkaTrigger(TriggerMonitoring):
         records += [put(CONDITION_TRIGGER, f"{c}{SEP}{trigger.trigger_id}") for c in trigger.condition_ids]
         self.tables.publish(records)
 
+    @through_parent()
     def _get_trigger(self, trigger_id: str) -> TriggerDefinitionDTO | None:
         found = self.tables.row(TRIGGER, trigger_id)
         return None if found is None else _trigger_dto(trigger_id, found)
 
+    @through_parent()
     def get_triggers_for_condition(self, condition_id: str) -> list[TriggerDefinitionDTO]:
         def read(store: ViewStore) -> list[TriggerDefinitionDTO]:
             found = []
@@ -114,6 +121,7 @@ class KafkaTrigger(TriggerMonitoring):
     def _register_source_task_condition(self, task_id: TaskId, condition_id: str) -> None:
         self.tables.publish([put(SOURCE_TASK, f"{task_id.key}{SEP}{condition_id}")])
 
+    @through_parent()
     def get_conditions_sourced_from_task(
         self, task_id: TaskId, context_type: type[ConditionContext] | None = None
     ) -> list[TriggerCondition]:
@@ -139,6 +147,7 @@ class KafkaTrigger(TriggerMonitoring):
             [put(VALID_CONDITION, vc.valid_condition_id, vc.to_json(self.app)) for vc in valid_conditions]
         )
 
+    @through_parent()
     def get_valid_conditions(self) -> dict[str, ValidCondition]:
         return {vid: ValidCondition.from_json(v, self.app) for vid, v in self.tables.rows(VALID_CONDITION)}
 
@@ -147,6 +156,7 @@ class KafkaTrigger(TriggerMonitoring):
 
     # -- cron executions and claims, decided in log order ---------------------------------------------
 
+    @through_parent()
     def get_last_cron_execution(self, condition_id: str) -> datetime | None:
         found = self.tables.read(lambda store: triggers.last_cron_execution(store, condition_id))
         return None if found is None else from_micros(found)

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pynenc_kafka.core.app_projection import AppProjection, AppSpec
+from pynenc_kafka.core.fork_bridge import SERVER as FORK_BRIDGE
+from pynenc_kafka.core.fork_bridge import through_parent
 from pynenc_kafka.core.projection_access import ProjectionAccess
 from pynenc_kafka.producers.publisher import LARGE_VALUE_ADVICE, OutgoingEvent, Position
 from pynenc_kafka.schemas.kinds import EventKind, PurgeScope
@@ -25,15 +27,23 @@ Record = tuple[EventKind, dict[str, Any]]
 class AppLog:
     """One app's log and projection, as a component of this process uses them.
 
+    Its writes are the one place every component's events go through, so it is also where a
+    forked task process hands them to the process it was forked from (see ``fork_bridge``).
+
     :param AppSpec spec: The app and where its projection lives.
+    :param float bridge_seconds: For how long after a fork a forked child's writes go through
+        the parent (``KAFKA_FORK_BRIDGE_SECONDS``; 0: never).
     """
 
-    def __init__(self, spec: AppSpec) -> None:
+    def __init__(self, spec: AppSpec, bridge_seconds: float = 0.0) -> None:
         self.spec = spec
         self.app_id = spec.topics.app_id
         #: Reads of the projection, behind the read barrier where needed.
         self.reads = ProjectionAccess(spec)
+        self.bridge_seconds = bridge_seconds
+        FORK_BRIDGE.register(self)
 
+    @through_parent(writes=True)
     def publish(
         self, records: Sequence[Record], *extra: OutgoingEvent, advice: str = LARGE_VALUE_ADVICE
     ) -> list[Position]:

@@ -112,11 +112,9 @@ class ConfigKafkaProjection(ConfigKafka):
         Projections a process keeps open at once; the least recently used closes first.
     :cvar ConfigField[float] kafka_fork_bridge_seconds:
         For how long after its fork a process forked from one that uses the app (pynenc's
-        ProcessRunner task processes) sends its writes and point reads to that process over a
-        Unix socket, instead of building its own Kafka clients and opening the views (see
-        ``fork_bridge``); ``0``, the default, keeps it off: with it on, pynenc's own test of a
-        ProcessRunner killed by a real signal fails (its orphaned task processes lose the
-        parent that wrote for them mid-call).
+        ProcessRunner task processes) sends its writes, status transitions and point reads to
+        that process over a Unix socket, instead of building its own Kafka clients and opening
+        the views (see ``fork_bridge``); a child living longer builds its own. ``0`` turns it off.
     :cvar ConfigField[int] kafka_metrics_port:
         TCP port of the process's Prometheus endpoint (``/metrics``, ``/healthz``, ``/readyz``);
         ``0``: none. A port another process of the host holds already is logged once, not fatal.
@@ -130,7 +128,7 @@ class ConfigKafkaProjection(ConfigKafka):
     kafka_read_barrier_timeout = ConfigField(30.0, at_least("kafka_read_barrier_timeout", 0.0))
     kafka_takeover_interval = ConfigField(1.0, at_least("kafka_takeover_interval", 0.001))
     kafka_max_open_projections = ConfigField(32, at_least("kafka_max_open_projections", 1))
-    kafka_fork_bridge_seconds = ConfigField(0.0, at_least("kafka_fork_bridge_seconds", 0.0))
+    kafka_fork_bridge_seconds = ConfigField(10.0, at_least("kafka_fork_bridge_seconds", 0.0))
     kafka_metrics_port = ConfigField(0, at_least("kafka_metrics_port", 0))
     kafka_metrics_address = ConfigField("0.0.0.0")
     kafka_ready_max_lag = ConfigField(1000, at_least("kafka_ready_max_lag", 0))

@@ -33,7 +33,9 @@ import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, NamedTuple, Protocol, TypeVar, cast
+
+from pynenc.exceptions import PynencError
 
 from pynenc_kafka.producers.errors import EventNotPersistedError
 
@@ -175,7 +177,7 @@ class BridgeServer:
         except _Unservable:
             reply = ("local", number)
         except Exception as exc:  # the call's own error: the child raises it
-            reply = ("error", number, _plain(exc))
+            reply = ("error", number, _crossing(exc))
         with self._children.get(sock, threading.Lock()):
             try:
                 _send(sock, reply)
@@ -192,13 +194,35 @@ class BridgeServer:
         return getattr(method, "__wrapped__", method)(backend, *args, **kwargs)
 
 
-def _plain(exc: BaseException) -> Exception:
-    """``exc`` if it crosses to the child intact, else a ``RuntimeError`` with its type and message."""
+class _PynencErrorCrossing(NamedTuple):
+    """A pynenc error that does not pickle, as pynenc serializes it (``PynencError.to_json``)."""
+
+    name: str
+    serialized: str
+
+
+def _crossing(exc: BaseException) -> Exception | _PynencErrorCrossing:
+    """``exc`` as it crosses to the child: itself if it pickles, a pynenc error as pynenc
+    serializes it (the child raises the same class: the caller's ``except`` clauses still match),
+    else a ``RuntimeError`` with its type and message."""
     try:
         pickle.loads(pickle.dumps(exc))
         return cast(Exception, exc)
     except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
+        pass
+    if isinstance(exc, PynencError):
+        try:
+            return _PynencErrorCrossing(type(exc).__name__, exc.to_json())
+        except Exception:
+            pass
+    return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def _landed(crossed: Exception | _PynencErrorCrossing) -> Exception:
+    """The error the child raises for what :func:`_crossing` sent."""
+    if isinstance(crossed, _PynencErrorCrossing):
+        return PynencError.from_json(crossed.name, crossed.serialized)
+    return crossed
 
 
 class BridgeClient:
@@ -249,7 +273,7 @@ class BridgeClient:
         if kind == "ok":
             return True, reply[2]
         if kind == "error":
-            raise reply[2]
+            raise _landed(reply[2])
         return False, None
 
     def _parent_gone(self, name: str, writes: bool, sent: bool) -> tuple[bool, Any]:
