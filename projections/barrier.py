@@ -8,6 +8,7 @@ change once written are served at once when present: no round trip on a hit.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 
@@ -48,13 +49,20 @@ class EndOffsets:
         self._topic = topic
         self._timeout = timeout
         self._describe = describe
+        self._flights = SharedEndOffsetRequests()
 
     def __call__(self, partitions: Iterable[int]) -> dict[int, int]:
         """End offset of each partition: the offset the next record will get.
 
+        Threads asking at once share requests (see :class:`SharedEndOffsetRequests`).
+
         :raises KafkaUnavailableError: If Kafka did not answer within the timeout.
         """
-        request = [TopicPartition(self._topic, p, OFFSET_END) for p in partitions]
+        return self._flights.ask(set(partitions), self._request)
+
+    def _request(self, partitions: Iterable[int]) -> dict[int, int]:
+        """One request for the end offsets of ``partitions``, retried within the timeout."""
+        request = [TopicPartition(self._topic, p, OFFSET_END) for p in sorted(partitions)]
         # One attempt may meet a leader that just died: give it part of the timeout, so the
         # retries (with refreshed metadata) still fit in the rest.
         attempt = max(1.0, self._timeout / 3)
@@ -98,6 +106,60 @@ class EndOffsets:
 
 #: Seconds the barrier asks through the admin client after the consumer's request failed.
 SLOW_PATH_SECONDS = 10.0
+
+
+class _Flight:
+    """One end-offset request, and the threads waiting for its answer."""
+
+    def __init__(self) -> None:
+        self.partitions: set[int] = set()
+        self.done = False
+        self.answer: dict[int, int] = {}
+        self.error: BaseException | None = None
+
+
+class SharedEndOffsetRequests:
+    """End-offset requests shared by the threads of a process that ask at once (a group commit).
+
+    At most one request is in flight. A thread that asks meanwhile joins the next one, which
+    the first of its joiners sends as soon as the one in flight is answered: every joiner
+    arrived before it was sent, so its answer is as fresh as a request of its own would be. A
+    busy process (a thread runner's tasks, the fork bridge serving its task processes) then
+    asks Kafka once per round trip instead of once per read.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._in_flight = False
+        self._next: _Flight | None = None
+
+    def ask(self, partitions: set[int], request: Callable[[set[int]], dict[int, int]]) -> dict[int, int]:
+        """The end offsets of ``partitions``, from a request sent after this call began.
+
+        :param partitions: The partitions.
+        :param request: Sends one request (for the union of the joiners' partitions).
+        """
+        with self._changed:
+            flight = self._next
+            if flight is None:
+                flight = self._next = _Flight()
+            flight.partitions |= partitions
+            while not flight.done and (self._in_flight or self._next is not flight):
+                self._changed.wait()
+            leads = not flight.done
+            if leads:
+                self._in_flight, self._next = True, None
+        if leads:
+            try:
+                flight.answer = request(flight.partitions)
+            except BaseException as exc:
+                flight.error = exc
+            with self._changed:
+                flight.done, self._in_flight = True, False
+                self._changed.notify_all()
+        if flight.error is not None:
+            raise flight.error
+        return {p: flight.answer[p] for p in partitions}
 
 
 def _known(ends: dict[int, int]) -> dict[int, int]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from pynenc.identifiers.invocation_id import InvocationId
 from pynenc.orchestrator.base_orchestrator import BaseBlockingControl
 
-from pynenc_kafka.core.app_log import AppLog
+from pynenc_kafka.core.app_log import AppLog, Record
 from pynenc_kafka.projections.views import blocking
 from pynenc_kafka.schemas.kinds import EventKind
 
@@ -38,7 +38,12 @@ class KafkaBlockingControl(BaseBlockingControl):
         self._log.publish([(EventKind.WAITING_FOR_RESULTS, payload)])
 
     def release_waiters(self, waited_invocation_id: InvocationId) -> None:
-        self._log.publish([(EventKind.WAITERS_RELEASED, {"waited_id": waited_invocation_id})])
+        self._log.publish([self.released(waited_invocation_id)])
+
+    @staticmethod
+    def released(waited_invocation_id: InvocationId) -> Record:
+        """The event releasing the invocations that wait for ``waited_invocation_id``."""
+        return EventKind.WAITERS_RELEASED, {"waited_id": waited_invocation_id}
 
     def get_blocking_invocations(self, max_num_invocations: int) -> Iterator[InvocationId]:
         """Invocations that block others and wait for nothing, oldest first, while they may still run."""

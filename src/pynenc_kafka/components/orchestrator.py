@@ -57,6 +57,10 @@ def _now_micros() -> datetime:
     return datetime.now(UTC)
 
 
+def _is_final(row: orchestration.OrchestrationRow | None) -> bool:
+    return row is not None and InvocationStatus(row["status"]).is_final()
+
+
 class KafkaOrchestrator(BaseOrchestrator):
     """A pynenc orchestrator whose every decision is an event of the app's log.
 
@@ -89,12 +93,14 @@ class KafkaOrchestrator(BaseOrchestrator):
         return self._keys.of(invocation_id)
 
     def _row(self, invocation_id: str) -> orchestration.OrchestrationRow | None:
-        """The invocation's row after the barrier of its partition (another process may have moved it)."""
+        """The invocation's row: at once when the views hold it in a final status (pynenc allows no
+        transition out of one), else after the barrier of its partition (another process may have
+        moved it)."""
         try:
             key, _ = self._decision(invocation_id)
         except KeyError:
             return None
-        return self._log.reads.fresh(lambda store: orchestration.row(store, invocation_id), key)
+        return self._log.reads.settled(key, lambda store: orchestration.row(store, invocation_id), _is_final)
 
     # -- registration and transitions ------------------------------------------------------------
 
@@ -161,16 +167,29 @@ class KafkaOrchestrator(BaseOrchestrator):
         """pynenc's status change; a run refused by concurrency control is rerouted (or made final)
         before the refusal reaches the runner, as pynenc does when its own check refuses."""
         try:
-            super().set_invocation_status(invocation_id, status, runner_ctx)
+            self._set_status(invocation_id, status, runner_ctx)
         except RunningConcurrencyError:
             invocation = self.app.state_backend.get_invocation(invocation_id)
             if invocation.task.conf.reroute_on_concurrency_control:
                 self.reroute_invocations({invocation_id}, runner_ctx)
             else:
-                super().set_invocation_status(
-                    invocation_id, InvocationStatus.CONCURRENCY_CONTROLLED_FINAL, runner_ctx
-                )
+                self._set_status(invocation_id, InvocationStatus.CONCURRENCY_CONTROLLED_FINAL, runner_ctx)
             raise
+
+    def _set_status(
+        self, invocation_id: InvocationId, status: InvocationStatus, runner_ctx: RunnerContext
+    ) -> None:
+        """``BaseOrchestrator.set_invocation_status``, step for step, but for one thing: a final
+        status's two follow-ups (its waiters released, its auto purge scheduled) are one write to
+        Kafka instead of two, one acknowledgement less for every invocation that ends."""
+        record = self._atomic_status_transition(invocation_id, status, runner_ctx.runner_id)
+        if status.is_final():
+            self._log.publish(
+                [self._blocking_control.released(invocation_id), self._purge_scheduled(invocation_id)]
+            )
+        self.app.state_backend.add_history(invocation_id, record, runner_ctx)
+        self.app.trigger.report_tasks_status([invocation_id], status)
+        self.app.logger.info(f"invocation:{invocation_id} status:{status.value}")
 
     # -- reads -----------------------------------------------------------------------------------
 
@@ -290,9 +309,13 @@ class KafkaOrchestrator(BaseOrchestrator):
         self._log.publish([(EventKind.ARGUMENTS_INDEXED, payload)])
 
     def set_up_invocation_auto_purge(self, invocation_id: InvocationId) -> None:
+        self._log.publish([self._purge_scheduled(invocation_id)])
+
+    def _purge_scheduled(self, invocation_id: InvocationId) -> Record:
+        """The event scheduling the invocation's auto purge, from now."""
         key, _ = self._decision(invocation_id)
         payload = {"invocation_id": invocation_id, "decision_key": key, "final_at": _now_micros()}
-        self._log.publish([(EventKind.AUTO_PURGE_SCHEDULED, payload)])
+        return EventKind.AUTO_PURGE_SCHEDULED, payload
 
     def auto_purge(self) -> None:
         """Forget the invocations final for longer than ``auto_final_invocation_purge_hours``."""

@@ -1,7 +1,8 @@
 """How the backend uses its projection: held open while read, reopened when replaced, behind the barrier.
 
-A fact that never changes once written is served at once when present (:meth:`ProjectionAccess.immutable`);
-anything else is read after the read barrier (:meth:`ProjectionAccess.fresh`).
+A fact that never changes once written is served at once when present (:meth:`ProjectionAccess.immutable`),
+and so is a row in a state no event can leave (:meth:`ProjectionAccess.settled`); anything else is
+read after the read barrier (:meth:`ProjectionAccess.fresh`).
 """
 
 from __future__ import annotations
@@ -75,10 +76,17 @@ class ProjectionAccess:
     def immutable[T](self, aggregate_key: str | None, read: Callable[[ViewStore], T | None]) -> T | None:
         """A fact that never changes once written: served at once when present, else after the barrier
         of its aggregate's partition (of every partition when the key is not known)."""
+        return self.settled(aggregate_key, read, lambda found: found is not None)
 
-        def look(projection: AppProjection) -> T | None:
+    def settled[T](
+        self, aggregate_key: str | None, read: Callable[[ViewStore], T], final: Callable[[T], bool]
+    ) -> T:
+        """``read`` at once when what the views hold is ``final`` (no later event can change it),
+        else after the barrier of its aggregate's partition (of every partition when the key is not known)."""
+
+        def look(projection: AppProjection) -> T:
             found = read(projection.store)
-            if found is None:
+            if not final(found):
                 partitions = (
                     None
                     if aggregate_key is None
