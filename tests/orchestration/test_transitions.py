@@ -35,3 +35,28 @@ def test_an_unknown_invocation_is_a_key_error(tmp_path: Path) -> None:
         app.orchestrator.get_invocation_status("no-such-invocation")
     with pytest.raises(KeyError):
         app.orchestrator._atomic_status_transition("no-such-invocation", InvocationStatus.PENDING, "r1")
+
+
+def test_a_final_status_is_read_from_the_views_and_any_other_behind_the_barrier(tmp_path: Path) -> None:
+    """pynenc allows no transition out of a final status, so once the views hold one no end-offset
+    request is needed to read it; a status that can still change is read behind the barrier."""
+    app, free, _ = make(unique_app_id("settled"), str(tmp_path))
+    orchestrator = app.orchestrator
+    done, running = free(1), free(2)
+    for status in (InvocationStatus.PENDING, InvocationStatus.RUNNING, InvocationStatus.SUCCESS):
+        orchestrator._atomic_status_transition(done.invocation_id, status, "r1")
+    for status in (InvocationStatus.PENDING, InvocationStatus.RUNNING):
+        orchestrator._atomic_status_transition(running.invocation_id, status, "r1")
+    barrier = orchestrator._log.reads.projection.barrier
+    asked: list[object] = []
+    ask = barrier.end_offsets
+
+    def counting(partitions: object) -> dict[int, int]:
+        asked.append(partitions)
+        return ask(partitions)
+
+    barrier.end_offsets = counting
+    assert orchestrator.get_invocation_status(done.invocation_id) is InvocationStatus.SUCCESS
+    assert asked == []
+    assert orchestrator.get_invocation_status(running.invocation_id) is InvocationStatus.RUNNING
+    assert len(asked) == 1
