@@ -25,6 +25,7 @@ from pynenc.orchestrator.base_orchestrator import BaseOrchestrator
 from pynenc_kafka.components.blocking_control import KafkaBlockingControl
 from pynenc_kafka.components.decision_keys import DecisionKeys, RunningConcurrencyError
 from pynenc_kafka.components.runner_registry import RunnerRegistry
+from pynenc_kafka.components.transition_outcome import record_of
 from pynenc_kafka.core.app_log import AppLog, Record
 from pynenc_kafka.core.app_projection import AppSpec
 from pynenc_kafka.core.conf import ConfigOrchestratorKafka
@@ -148,18 +149,7 @@ class KafkaOrchestrator(BaseOrchestrator):
         outcome = self._log.reads.after_written(
             positions, lambda store: orchestration.outcome(store, request_id)
         )
-        if outcome is None:  # the barrier saw the request applied: its outcome is there
-            raise RuntimeError(f"no outcome of transition request {request_id} after it was applied")
-        if outcome["verdict"] == "granted" and outcome["record"] is not None:
-            return orchestration.record_from_json(outcome["record"])
-        if outcome["verdict"] == "missing" or outcome["current"] is None:
-            raise KeyError(f"invocation {invocation_id} is not registered in the orchestrator")
-        if outcome["verdict"] == "concurrency":
-            raise RunningConcurrencyError(invocation_id, outcome["holder"] or "?")
-        # Refused: pynenc's own rules, applied again to the record they were applied to, raise
-        # pynenc's own error (transition or ownership) with its own message.
-        status_record_transition(orchestration.record_from_json(outcome["current"]), status, runner_id)
-        raise RuntimeError(f"transition request {request_id} was refused, yet pynenc's rules allow it")
+        return record_of(outcome, request_id, invocation_id, status, runner_id)
 
     def set_invocation_status(
         self, invocation_id: InvocationId, status: InvocationStatus, runner_ctx: RunnerContext
