@@ -124,9 +124,10 @@ class _Compiler:
             f"{indent}    {var}, pos = read_long(buf, pos)",
         ]
 
-    def map(self, values: Any, var: str, indent: str) -> list[str]:
-        count, key, item = self.fresh("c"), self.fresh("k"), self.fresh("i")
-        lines = [f"{indent}{var} = {{}}", *self.long(count, indent), f"{indent}while {count}:"]
+    def blocks(self, count: str, indent: str, item: Callable[[str], list[str]]) -> list[str]:
+        """Avro's blocked items of an array or map: blocks of ``count`` items until a zero count (a
+        negative count is followed by the block's size in bytes); ``item(indent)`` reads one."""
+        lines = [*self.long(count, indent), f"{indent}while {count}:"]
         inner = indent + "    "
         lines += [
             f"{inner}if {count} < 0:",
@@ -134,28 +135,29 @@ class _Compiler:
             f"{inner}    _, pos = read_long(buf, pos)",
             f"{inner}for _ in range({count}):",
         ]
-        body = inner + "    "
-        lines += self.value("string", key, body)
-        lines += self.value(values, item, body)
-        lines.append(f"{body}{var}[{key}] = {item}")
+        lines += item(inner + "    ")
         lines += self.long(count, inner)
         return lines
 
+    def map(self, values: Any, var: str, indent: str) -> list[str]:
+        count, key, item = self.fresh("c"), self.fresh("k"), self.fresh("i")
+
+        def entry(body: str) -> list[str]:
+            return [
+                *self.value("string", key, body),
+                *self.value(values, item, body),
+                f"{body}{var}[{key}] = {item}",
+            ]
+
+        return [f"{indent}{var} = {{}}", *self.blocks(count, indent, entry)]
+
     def array(self, items: Any, var: str, indent: str) -> list[str]:
         count, item = self.fresh("c"), self.fresh("i")
-        lines = [f"{indent}{var} = []", *self.long(count, indent), f"{indent}while {count}:"]
-        inner = indent + "    "
-        lines += [
-            f"{inner}if {count} < 0:",
-            f"{inner}    {count} = -{count}",
-            f"{inner}    _, pos = read_long(buf, pos)",
-            f"{inner}for _ in range({count}):",
-        ]
-        body = inner + "    "
-        lines += self.value(items, item, body)
-        lines.append(f"{body}{var}.append({item})")
-        lines += self.long(count, inner)
-        return lines
+
+        def element(body: str) -> list[str]:
+            return [*self.value(items, item, body), f"{body}{var}.append({item})"]
+
+        return [f"{indent}{var} = []", *self.blocks(count, indent, element)]
 
     def union(self, branches: list[Any], var: str, indent: str) -> list[str]:
         index = self.fresh("u")

@@ -8,11 +8,9 @@ A module of its own: pynenc refuses tasks defined in ``__main__``.
 from __future__ import annotations
 
 import os
-import signal
-import sys
-import threading
 from pathlib import Path
 
+from pynenc_kafka.demo.worker import run_until_sigterm
 from tests.fleet.kafka_fleet import GROUP_VAR, RUNS_VAR, app
 
 
@@ -21,14 +19,7 @@ def main() -> None:
     app.broker.count_invocations()  # the queue table
     list(app.orchestrator.get_active_runners())  # the views and the runner table
     (Path(os.environ[RUNS_VAR]) / f"ready-{os.environ.get(GROUP_VAR, 'none')}-{os.getpid()}").touch()
-
-    def stop(signum: int, frame: object) -> None:
-        del signum, frame
-        threading.Thread(target=app.runner.stop_runner_loop, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    app.runner.run()
-    sys.exit(0)
+    run_until_sigterm(app)
 
 
 if __name__ == "__main__":

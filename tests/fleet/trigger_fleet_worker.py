@@ -5,21 +5,13 @@ python -m tests.fleet.trigger_fleet_worker
 
 from __future__ import annotations
 
-import signal
-import sys
-import threading
-
+from pynenc_kafka.demo.worker import run_until_sigterm
 from tests.fleet.trigger_fleet_app import app
 
 
 def main() -> None:
-    def stop(signum: int, frame: object) -> None:
-        del signum, frame
-        threading.Thread(target=app.runner.stop_runner_loop, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    app.runner.run()
-    sys.exit(0)
+    """Run the app's runner until SIGTERM."""
+    run_until_sigterm(app)
 
 
 if __name__ == "__main__":
