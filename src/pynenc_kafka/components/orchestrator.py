@@ -12,20 +12,19 @@ decided against every other run of the group in one order.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from pynenc.identifiers.invocation_id import InvocationId
-from pynenc.invocation.status import InvocationStatus, InvocationStatusRecord, status_record_transition
+from pynenc.invocation.status import InvocationStatus, InvocationStatusRecord
 from pynenc.orchestrator.base_orchestrator import BaseOrchestrator
 
 from pynenc_kafka.components.blocking_control import KafkaBlockingControl
 from pynenc_kafka.components.decision_keys import DecisionKeys, RunningConcurrencyError
 from pynenc_kafka.components.runner_registry import RunnerRegistry
-from pynenc_kafka.components.transition_outcome import record_of
+from pynenc_kafka.components.transition_requests import TransitionRequests
 from pynenc_kafka.core.app_log import AppLog, Record
 from pynenc_kafka.core.app_projection import AppSpec
 from pynenc_kafka.core.conf import ConfigOrchestratorKafka
@@ -75,6 +74,7 @@ class KafkaOrchestrator(BaseOrchestrator):
         self.bridge_seconds = self.conf.kafka_fork_bridge_seconds
         self._log = AppLog(AppSpec.from_config(self.conf, app.app_id), self.bridge_seconds)
         self._keys = DecisionKeys(self._log)
+        self._transitions = TransitionRequests(self._log, self._keys)
         self._blocking_control = KafkaBlockingControl(app, self._log)
         self._runners = RunnerRegistry(app, self._log)
         FORK_BRIDGE.register(self)
@@ -110,46 +110,27 @@ class KafkaOrchestrator(BaseOrchestrator):
         invocations: list[DistributedInvocation[Params, Result]],
         runner_id: str | None = None,
     ) -> InvocationStatusRecord:
-        record = status_record_transition(None, InvocationStatus.REGISTERED, runner_id)
-        events: list[Record] = []
-        for invocation in invocations:
-            key, group = self._keys.of_new(invocation)
-            payload = {
-                "invocation_id": invocation.invocation_id,
-                "decision_key": key,
-                "task_id": invocation.task.task_id.key,
-                "call_id": invocation.call.call_id.key,
-                "owner_runner_id": record.runner_id,
-                "registered_at": record.timestamp,
-            }
-            events.append((EventKind.INVOCATION_TRACKED, payload))
-        if events:
-            self._log.publish(events)
-        return record
+        return self._transitions.register(invocations, runner_id)
 
-    @through_parent(writes=True)
     def _atomic_status_transition(
         self,
         invocation_id: InvocationId,
         status: InvocationStatus,
         runner_id: str | None = None,
     ) -> InvocationStatusRecord:
-        key, group = self._decision(invocation_id)
-        request_id = str(uuid.uuid4())
-        payload = {
-            "request_id": request_id,
-            "invocation_id": invocation_id,
-            "decision_key": key,
-            "status": status.value,
-            "runner_id": runner_id,
-            "requested_at": _now_micros(),
-            "concurrency_group": group if status is InvocationStatus.RUNNING else None,
-        }
-        positions = self._log.publish([(EventKind.STATUS_TRANSITION_REQUESTED, payload)])
-        outcome = self._log.reads.after_written(
-            positions, lambda store: orchestration.outcome(store, request_id)
-        )
-        return record_of(outcome, request_id, invocation_id, status, runner_id)
+        """A request in the log, decided by every projection in log order (see ``transition_requests``);
+        the writes this thread holds go in the same request to Kafka, ahead of it."""
+        return self._request_transition(invocation_id, status, runner_id, self._log.take_held())
+
+    @through_parent(writes=True)
+    def _request_transition(
+        self,
+        invocation_id: InvocationId,
+        status: InvocationStatus,
+        runner_id: str | None,
+        before: list[Record],
+    ) -> InvocationStatusRecord:
+        return self._transitions.request(invocation_id, status, runner_id, before)
 
     def set_invocation_status(
         self, invocation_id: InvocationId, status: InvocationStatus, runner_ctx: RunnerContext
@@ -169,17 +150,35 @@ class KafkaOrchestrator(BaseOrchestrator):
     def _set_status(
         self, invocation_id: InvocationId, status: InvocationStatus, runner_ctx: RunnerContext
     ) -> None:
-        """``BaseOrchestrator.set_invocation_status``, step for step, but for one thing: a final
-        status's two follow-ups (its waiters released, its auto purge scheduled) are one write to
-        Kafka instead of two, one acknowledgement less for every invocation that ends."""
-        record = self._atomic_status_transition(invocation_id, status, runner_ctx.runner_id)
-        if status.is_final():
-            self._log.publish(
-                [self._blocking_control.released(invocation_id), self._purge_scheduled(invocation_id)]
-            )
-        self.app.state_backend.add_history(invocation_id, record, runner_ctx)
+        """``BaseOrchestrator.set_invocation_status``, step for step, but for one thing: what follows
+        the decision (the history entry and, for a final status, its waiters released and its auto
+        purge scheduled) is one write to Kafka, one acknowledgement instead of three."""
+        with self._log.together():
+            record = self._atomic_status_transition(invocation_id, status, runner_ctx.runner_id)
+            if status.is_final():
+                self._log.publish_soon(
+                    [self._blocking_control.released(invocation_id), self._purge_scheduled(invocation_id)]
+                )
+            self.app.state_backend.add_history(invocation_id, record, runner_ctx)
         self.app.trigger.report_tasks_status([invocation_id], status)
         self.app.logger.info(f"invocation:{invocation_id} status:{status.value}")
+
+    def set_invocation_result(
+        self, invocation: DistributedInvocation[Params, Result], result: Result, runner_ctx: RunnerContext
+    ) -> None:
+        """pynenc's, with the result and the request for ``SUCCESS`` in one write to Kafka."""
+        with self._log.together():
+            super().set_invocation_result(invocation, result, runner_ctx)
+
+    def set_invocation_exception(
+        self,
+        invocation: DistributedInvocation[Params, Result],
+        exception: Exception,
+        runner_ctx: RunnerContext,
+    ) -> None:
+        """pynenc's, with the exception and the request for ``FAILED`` in one write to Kafka."""
+        with self._log.together():
+            super().set_invocation_exception(invocation, exception, runner_ctx)
 
     # -- reads -----------------------------------------------------------------------------------
 

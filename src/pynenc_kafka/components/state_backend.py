@@ -207,7 +207,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
     def _add_histories(
         self, invocation_ids: list[InvocationId], invocation_history: InvocationHistory
     ) -> None:
-        self._publish(
+        self._log.publish_soon(
             [
                 (EventKind.STATUS_RECORDED, payloads.status_recorded(i, invocation_history))
                 for i in invocation_ids
@@ -241,7 +241,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
 
     def _set_result(self, invocation_id: InvocationId, serialized_result: str) -> None:
         payload = {"invocation_id": invocation_id, "serialized_result": serialized_result}
-        self._publish([(EventKind.RESULT_SET, payload)])
+        self._log.publish_soon([(EventKind.RESULT_SET, payload)])
 
     @through_parent()
     def _get_result(self, invocation_id: InvocationId) -> str:
@@ -251,7 +251,7 @@ class KafkaStateBackend(BaseStateBackend[Params, Result]):
         return found
 
     def _set_exception(self, invocation_id: InvocationId, serialized_exception: str) -> None:
-        self._publish(
+        self._log.publish_soon(
             [(EventKind.EXCEPTION_SET, payloads.exception_set(invocation_id, serialized_exception))]
         )
 
