@@ -11,7 +11,6 @@ silently at a damaged block, and a scan that stopped there would be a partial an
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -21,7 +20,7 @@ from rocksdict import AccessType, Options, Rdict, WriteBatch
 
 from pynenc_kafka.projections import keys
 from pynenc_kafka.projections.errors import DamagedProjectionError, ProjectionFolderError
-from pynenc_kafka.projections.row_json import dump
+from pynenc_kafka.projections.row_json import dump, load
 
 __all__ = ["STATE_VIEWS", "View", "ViewBatch", "ViewStore", "dump"]
 
@@ -188,7 +187,7 @@ class ViewStore:
     def get_json(self, view: View, key: bytes) -> Any:
         """One row's value parsed as JSON, or ``None``."""
         value = self.get(view, key)
-        return None if value is None else json.loads(value)
+        return None if value is None else load(value)
 
     def _damaged(self, view: View, exc: Exception) -> DamagedProjectionError:
         return DamagedProjectionError(

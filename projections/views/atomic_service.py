@@ -14,11 +14,10 @@ The outcome of a start request is an ``orch_outcomes`` row: ``{"allowed": bool}`
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any, TypedDict
 
-from pynenc_kafka.projections import keys
+from pynenc_kafka.projections import keys, row_json
 from pynenc_kafka.projections.staged import StagedView
 from pynenc_kafka.projections.store import View, ViewStore, dump
 from pynenc_kafka.schemas.kinds import EventKind
@@ -44,7 +43,7 @@ def _key(run_id: str) -> bytes:
 
 def _active(view: StagedView) -> list[ExecutionRow]:
     rows = (view.get(View.ATOMIC_SERVICE, _key(keys.last_part(k))) for k, _ in _scan_active(view))
-    return [json.loads(r) for r in rows if r is not None]
+    return [row_json.load(r) for r in rows if r is not None]
 
 
 def _scan_active(view: StagedView) -> Iterator[tuple[bytes, bytes]]:
@@ -84,7 +83,7 @@ def finalize(view: StagedView, app_id: str, p: dict[str, Any], partition: int, o
     end = to_micros(p["end_time"])
     found = view.get(View.ATOMIC_SERVICE, _key(p["run_id"]))
     if found is not None:
-        row: ExecutionRow = json.loads(found)
+        row: ExecutionRow = row_json.load(found)
         if row["status"] != RUNNING:
             return
         row["end_time"], row["status"], row["reason"] = end, p["status"], p["reason"] or row["reason"]
@@ -116,7 +115,7 @@ DECIDERS = {
 
 def executions(store: ViewStore) -> list[ExecutionRow]:
     """Every recorded execution, by run id."""
-    return [json.loads(v) for _, v in store.scan_prefix(View.ATOMIC_SERVICE, keys.prefix("exec"))]
+    return [row_json.load(v) for _, v in store.scan_prefix(View.ATOMIC_SERVICE, keys.prefix("exec"))]
 
 
 def start_allowed(store: ViewStore, request_id: str) -> bool | None:

@@ -11,11 +11,10 @@ offset) keeps two entries of the same microsecond apart and makes re-applying id
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any, TypedDict
 
-from pynenc_kafka.projections import keys
+from pynenc_kafka.projections import keys, row_json
 from pynenc_kafka.projections.store import View, ViewBatch, ViewStore, dump
 from pynenc_kafka.schemas.kinds import EventKind
 from pynenc_kafka.schemas.timestamps import to_micros
@@ -59,10 +58,10 @@ WRITERS = {EventKind.STATUS_RECORDED: write_status_recorded}
 
 def of_invocation(store: ViewStore, invocation_id: str) -> list[HistoryRow]:
     """The invocation's history, oldest first."""
-    return [json.loads(v) for _, v in store.scan_prefix(View.HISTORY, keys.prefix(invocation_id))]
+    return [row_json.load(v) for _, v in store.scan_prefix(View.HISTORY, keys.prefix(invocation_id))]
 
 
 def in_timerange(store: ViewStore, start_micros: int, end_micros: int) -> Iterator[HistoryRow]:
     """Every history entry with ``start <= time <= end`` (microseconds), oldest first."""
     for _, value in store.scan(View.HISTORY_BY_TIME, keys.micros(start_micros), keys.micros(end_micros + 1)):
-        yield json.loads(value)
+        yield row_json.load(value)

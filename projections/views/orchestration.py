@@ -21,14 +21,13 @@ Rows:
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from typing import Any, Literal, TypedDict
 
 from pynenc.exceptions import InvocationStatusError
 from pynenc.invocation.status import InvocationStatus, InvocationStatusRecord, status_record_transition
 
-from pynenc_kafka.projections import keys
+from pynenc_kafka.projections import keys, row_json
 from pynenc_kafka.projections.staged import StagedView
 from pynenc_kafka.projections.store import View, ViewStore, dump
 from pynenc_kafka.schemas.kinds import EventKind
@@ -85,7 +84,7 @@ def _purge_key(at: int, invocation_id: str) -> bytes:
 
 def _row(view: StagedView, invocation_id: str) -> OrchestrationRow | None:
     value = view.get(View.ORCH_INVOCATIONS, keys.text(invocation_id))
-    return None if value is None else json.loads(value)
+    return None if value is None else row_json.load(value)
 
 
 def _put_row(view: StagedView, row: OrchestrationRow) -> None:
@@ -273,7 +272,7 @@ def with_arguments(store: ViewStore, arguments: dict[str, str]) -> set[str]:
 def all_rows(store: ViewStore) -> Iterator[OrchestrationRow]:
     """Every invocation's row, by invocation id."""
     for _, value in store.scan(View.ORCH_INVOCATIONS):
-        yield json.loads(value)
+        yield row_json.load(value)
 
 
 def purge_due(store: ViewStore, until_micros: int) -> list[str]:

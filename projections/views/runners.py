@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypedDict
 
-from pynenc_kafka.projections import keys
+from pynenc_kafka.projections import keys, row_json
 from pynenc_kafka.projections.store import View, ViewBatch, ViewStore, dump
 from pynenc_kafka.schemas.kinds import EventKind
 
@@ -44,4 +43,4 @@ def context(store: ViewStore, runner_id: str) -> RunnerContextRow | None:
 
 def matching(store: ViewStore, partial_id: str) -> list[RunnerContextRow]:
     """Every context whose runner id contains ``partial_id``, in key order."""
-    return [json.loads(v) for k, v in store.scan(View.RUNNER_CONTEXTS) if partial_id in k.decode()]
+    return [row_json.load(v) for k, v in store.scan(View.RUNNER_CONTEXTS) if partial_id in k.decode()]

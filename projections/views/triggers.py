@@ -19,11 +19,10 @@ Both are pure functions of the events before them, so every host decides alike.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
-from pynenc_kafka.projections import keys
+from pynenc_kafka.projections import keys, row_json
 from pynenc_kafka.projections.staged import StagedView
 from pynenc_kafka.projections.store import View, ViewStore, dump
 from pynenc_kafka.schemas.kinds import EventKind
@@ -58,7 +57,7 @@ def claim(view: StagedView, app_id: str, p: dict[str, Any], partition: int, offs
     now = to_micros(p["requested_at"])
     held = False
     for key, value in list(view.scan_prefix(View.TRIGGERS, keys.prefix(CLAIM))):
-        if json.loads(value)["expires_at"] > now:
+        if row_json.load(value)["expires_at"] > now:
             held = held or key == row_key(CLAIM, p["claim_key"])
         else:
             view.delete(View.TRIGGERS, key)
@@ -72,7 +71,7 @@ def claim(view: StagedView, app_id: str, p: dict[str, Any], partition: int, offs
 def record_cron(view: StagedView, app_id: str, p: dict[str, Any], partition: int, offset: int) -> None:
     """``CronExecutionRequested``: recorded if the last execution is the one the requester expected."""
     found = view.get(View.TRIGGERS, row_key(CRON, p["condition_id"]))
-    current = None if found is None else json.loads(found)["at"]
+    current = None if found is None else row_json.load(found)["at"]
     expected = p.get("expected_last_execution")
     granted = expected is None or current == to_micros(expected)
     if granted:
@@ -86,7 +85,7 @@ def _decided(view: StagedView, request_id: str, granted: bool, at: int) -> None:
     """Keep a request's outcome, dropping the outcomes older than :data:`OUTCOME_KEPT_MICROS`."""
     cutoff = at - OUTCOME_KEPT_MICROS
     for key, value in list(view.scan_prefix(View.TRIGGERS, keys.prefix(OUTCOME))):
-        if json.loads(value)["at"] < cutoff:
+        if row_json.load(value)["at"] < cutoff:
             view.delete(View.TRIGGERS, key)
     view.put(View.TRIGGERS, row_key(OUTCOME, request_id), dump({"granted": granted, "at": at}))
 

@@ -10,10 +10,9 @@ Rows:
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from pynenc_kafka.projections import keys
+from pynenc_kafka.projections import keys, row_json
 from pynenc_kafka.projections.store import View, ViewBatch, ViewStore, dump
 from pynenc_kafka.projections.views.invocations import WorkflowRef
 from pynenc_kafka.schemas.kinds import EventKind
@@ -58,7 +57,7 @@ def types(store: ViewStore) -> list[str]:
 
 def runs(store: ViewStore) -> list[WorkflowRef]:
     """Every workflow run, in workflow id order."""
-    return [json.loads(v) for _, v in store.scan(View.WORKFLOW_RUNS)]
+    return [row_json.load(v) for _, v in store.scan(View.WORKFLOW_RUNS)]
 
 
 def runs_of_type(store: ViewStore, type_key: str) -> list[WorkflowRef]:

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pynenc_kafka.projections.row_json import dump
+from pynenc_kafka.projections.row_json import dump, load
 
 _REFERENCE = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -32,3 +32,16 @@ def test_a_status_row_takes_the_fast_path_and_non_ascii_text_the_standard_one() 
     row = {"invocation_id": "inv-1", "owner_runner_id": None, "status_at": 1_700_000_000_000_000}
     assert dump(row) == b'{"invocation_id":"inv-1","owner_runner_id":null,"status_at":1700000000000000}'
     assert dump({"k": "café"}) == b'{"k":"caf\\u00e9"}'
+
+
+@given(values)
+@settings(max_examples=600, deadline=None)
+def test_rows_read_back_as_json_reads_them(value: Any) -> None:
+    raw = dump(value)
+    assert load(raw) == json.loads(raw)
+
+
+def test_what_orjson_refuses_reads_back_through_json() -> None:
+    assert load(b'{"v":NaN}')["v"] != load(b'{"v":NaN}')["v"]  # NaN, as json reads it
+    assert load(b'{"big":' + str(2**70).encode() + b"}") == {"big": 2**70}
+    assert load(b'{"s":"\\ud800"}') == {"s": "\ud800"}
