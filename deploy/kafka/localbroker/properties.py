@@ -60,6 +60,11 @@ def _server_settings(
         "share.coordinator.state.topic.replication.factor": 1,
         "share.coordinator.state.topic.min.isr": 1,
         "group.initial.rebalance.delay.ms": 0,
+        # Kafka's defaults (3 network threads, 8 request handlers) suit a server of its own; on
+        # a machine that shares its few cores with the fleet, fewer threads hand requests over
+        # less often: the broker spent ~13% less CPU per fleet run (see the README's figures).
+        "num.network.threads": 1,
+        "num.io.threads": 2,
     }
 
 
