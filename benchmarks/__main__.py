@@ -23,6 +23,7 @@ from pathlib import Path
 
 from benchmarks import crossprocess, fleet, floor, forked, queue, replay, workload
 from benchmarks.backends import Backend, Servers, build_app, new_app_id, release_app
+from benchmarks.core_split import CoreSplit
 from benchmarks.machine import machine_facts
 from benchmarks.report import Metric, Results
 from benchmarks.servers import REPO, KafkaBroker, RedisServer
@@ -114,8 +115,10 @@ def micro_round(backend: Backend, servers: Servers, sizes: Sizes, results: Resul
         results.add(FORK_BRIDGED, backend, bridged.p50)
 
 
-def fleet_round(n: int, servers: Servers, sizes: Sizes, results: Results) -> None:
-    """Every runner's fleet on every stack, the stacks' order rotated each round.
+def fleet_round(n: int, servers: Servers, sizes: Sizes, results: Results, broker_pid: int | None) -> None:
+    """Every runner's fleet on every stack, the stacks' order rotated each round; then the whole
+    stacks again with the cores split between the fleet and the broker, when the run started the
+    broker on a machine of several cores.
 
     A fleet on pynenc's SQLite stack counts in both comparisons: the state backends side by side
     (pynenc's SQLite broker and orchestrator around each) and the whole stacks (Kafka alone).
@@ -137,6 +140,37 @@ def fleet_round(n: int, servers: Servers, sizes: Sizes, results: Results) -> Non
                 results.add(by_state, fleet.STATE_COLUMNS[stack], rate)
             if stack in fleet.STACK_COLUMNS:
                 results.add(by_stack, fleet.STACK_COLUMNS[stack], rate)
+    split = CoreSplit.of_machine()
+    if broker_pid is not None and split is not None:
+        split_round(n, servers, sizes, results, broker_pid, split)
+
+
+def split_round(
+    n: int, servers: Servers, sizes: Sizes, results: Results, broker_pid: int, split: CoreSplit
+) -> None:
+    """Kafka alone and pynenc's SQLite stack, every runner, the broker on cores of its own."""
+    split.pin_broker(broker_pid)
+    try:
+        for runner in sizes.runners:
+            metric = Metric(
+                f"split.{runner}",
+                f"fleet on one whole stack, {runner}, broker on cores of its own",
+                "tasks/s",
+                baseline=Backend.SQLITE,
+            )
+            stacks = list(fleet.STACK_COLUMNS)
+            for stack in stacks[n % 2 :] + stacks[: n % 2]:
+                say(f"round {n + 1}/{sizes.rounds}: fleet of {runner} on {stack.label}, cores split")
+                try:
+                    rate = fleet.fleet_rate(
+                        stack, runner, servers, sizes.fleet_tasks, sizes.fleet_workers, split
+                    )
+                except fleet.FleetRunError as exc:
+                    say(f"skipped: {exc}")
+                    continue
+                results.add(metric, fleet.STACK_COLUMNS[stack], rate)
+    finally:
+        split.release_broker(broker_pid)
 
 
 def queue_round(n: int, bootstrap: str, sizes: Sizes, results: Results) -> None:
@@ -185,7 +219,7 @@ def run(args: argparse.Namespace, work_dir: Path) -> int:
                 queue_round(n, broker.bootstrap, sizes, results)
             except Exception as exc:  # reported, and the round goes on without it, as a failed fleet
                 say(f"skipped the queue's figures: {type(exc).__name__}: {exc}")
-            fleet_round(n, servers, sizes, results)
+            fleet_round(n, servers, sizes, results, broker.pid)
     finally:
         RUNTIME.close()
         redis.stop()

@@ -21,6 +21,7 @@ import subprocess
 import sys
 
 from benchmarks.backends import Backend, Servers
+from benchmarks.core_split import CoreSplit
 from pynenc_kafka.demo.stacks import Stack
 
 #: The runners pynenc ships, each measured.
@@ -42,7 +43,9 @@ class FleetRunError(RuntimeError):
     """A fleet run failed or did not say how fast it went."""
 
 
-def fleet_rate(stack: Stack, runner: str, servers: Servers, tasks: int, workers: int) -> float:
+def fleet_rate(
+    stack: Stack, runner: str, servers: Servers, tasks: int, workers: int, split: CoreSplit | None = None
+) -> float:
     """Run one fleet; return its tasks per second.
 
     :param Stack stack: The components of every process.
@@ -50,6 +53,7 @@ def fleet_rate(stack: Stack, runner: str, servers: Servers, tasks: int, workers:
     :param Servers servers: The run's servers.
     :param int tasks: Tasks in all.
     :param int workers: Worker processes.
+    :param split: Cores to pin every process of the fleet to (``None``: every core).
     :raises FleetRunError: If the run failed.
     """
     env = {**os.environ, **servers.environment()}
@@ -63,7 +67,14 @@ def fleet_rate(stack: Stack, runner: str, servers: Servers, tasks: int, workers:
         "--log-dir", str(servers.work_dir / "fleet-logs"),
     ]  # fmt: skip
     try:
-        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+            preexec_fn=None if split is None else split.pin_fleet,
+        )
     except subprocess.TimeoutExpired as exc:
         raise FleetRunError(f"the {runner} fleet on {stack.label} did not finish within 600 s") from exc
     match = _RATE.search(done.stdout)

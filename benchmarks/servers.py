@@ -133,6 +133,13 @@ class KafkaBroker:
         self.bootstrap = done.stdout.strip().splitlines()[-1].split("=", 1)[1]
         self._started = True
 
+    @property
+    def pid(self) -> int | None:
+        """The process of the broker this run started (``None``: the run uses a named cluster)."""
+        if not self._started:
+            return None
+        return int((self._folder / "broker.pid").read_text(encoding="utf-8").strip())
+
     def version(self) -> str:
         """The Kafka version the project's local broker runs (``deploy/kafka/VERSION``)."""
         return (REPO / "deploy" / "kafka" / "VERSION").read_text().strip()
