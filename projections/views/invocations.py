@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from pynenc_kafka.projections import keys, row_json
+from pynenc_kafka.projections import keys
 from pynenc_kafka.projections.store import View, ViewBatch, ViewStore, dump
 from pynenc_kafka.schemas.kinds import EventKind
 
@@ -62,8 +62,7 @@ WRITERS = {EventKind.INVOCATION_REGISTERED: write_registered}
 
 def invocation(store: ViewStore, invocation_id: str) -> InvocationRow | None:
     """The invocation's row, or ``None``."""
-    value = store.get(View.INVOCATIONS, keys.text(invocation_id))
-    return None if value is None else row_json.load(value)
+    return store.get_json(View.INVOCATIONS, keys.text(invocation_id))
 
 
 def arguments(store: ViewStore, call_id_key: str) -> dict[str, str] | None:

@@ -93,8 +93,7 @@ class TransitionRequests:
             "concurrency_group": group if status is InvocationStatus.RUNNING else None,
         }
         requested = (EventKind.STATUS_TRANSITION_REQUESTED, payload)
-        partition = self._log.partition_of(requested)
-        if any(self._log.partition_of(record) != partition for record in before):
+        if before and {self._log.partition_of(r) for r in before} != {self._log.partition_of(requested)}:
             # Kafka may write one partition's part of a request and fail another's: what must
             # precede the request is written first, unless it shares the request's partition.
             self._log.publish(before)

@@ -101,9 +101,7 @@ class AppLog:
         try:
             yield
         finally:
-            depth = _HELD.depth.pop(self._held_key) - 1
-            if depth:
-                _HELD.depth[self._held_key] = depth
+            _HELD.depth[self._held_key] -= 1
             held = self.take_held()
             if held:
                 self._write(held)
