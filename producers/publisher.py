@@ -4,8 +4,6 @@ pynenc 0.4's contract is that a write is persisted before the call returns, so
 :meth:`EventPublisher.publish` waits until every record of the call is acknowledged
 (``acks=all``) and returns their positions, the tokens a read barrier waits for.
 Concurrent callers share one idempotent producer, so their records batch together.
-Records nobody waits for (:meth:`EventPublisher.publish_unwaited`) ride with the next write,
-so that they cost no produce request of their own.
 """
 
 from __future__ import annotations
@@ -37,9 +35,6 @@ RAISE_LIMIT_ADVICE = "Raise PYNENC__KAFKA_MAX_MESSAGE_BYTES (new topics) or the 
 LARGE_VALUE_ADVICE = f"{RAISE_LIMIT_ADVICE}, or keep large values in pynenc's client data store."
 #: Delivery errors of records librdkafka dropped because the producer failed for good.
 _FATAL_PURGES = frozenset({KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT, KafkaError._FATAL})
-#: Seconds between the delivery thread's turns: the longest a record nobody waits for waits
-#: for a write to ride with before it is produced on its own.
-RIDE_SECONDS = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +116,6 @@ class EventPublisher:
         self._running = True
         #: The producer's fatal error (e.g. the principal may not use the idempotent producer).
         self.fatal: KafkaError | None = None
-        #: Records nobody waits for, produced with the next write (or by the delivery thread).
-        self._riders: list[OutgoingEvent] = []
-        self._riders_lock = threading.Lock()
         self._poller = threading.Thread(target=self._serve_reports, name="pynenc-kafka-delivery", daemon=True)
         self._poller.start()
 
@@ -152,12 +144,9 @@ class EventPublisher:
     def _serve_reports(self) -> None:
         while self._running:
             try:
-                self._produce_riders()
-                self._producer.poll(RIDE_SECONDS)
+                self._producer.poll(0.1)
             except KafkaException as exc:  # a fatal error: the producer can write nothing more
                 self.fatal = exc.args[0]
-            except EventNotPersistedError as exc:  # the local queue stayed full: logged, as unwaited
-                logger.warning("%s", exc)
 
     def _fatal_cause(self, error: KafkaError) -> KafkaError:
         """The error that made the producer fail for good: librdkafka hands it to ``poll``, which
@@ -212,7 +201,6 @@ class EventPublisher:
         started = time.perf_counter()
         acks = _Acknowledgements(events)
         try:
-            self._produce_riders()
             for index, event in enumerate(events):
                 self._produce(event, lambda err, msg, i=index: acks.report(i, err, msg))
         except EventNotPersistedError:
@@ -230,25 +218,22 @@ class EventPublisher:
         return [p for p in acks.positions if p is not None]
 
     def publish_unwaited(self, events: Sequence[OutgoingEvent]) -> None:
-        """Hand over events nobody waits for (housekeeping such as a compacted topic's tombstones).
+        """Produce events nobody waits for (housekeeping such as a compacted topic's tombstones).
 
-        They ride with the next write of any thread, in its produce request, or go on their own
-        at the delivery thread's next turn (:data:`RIDE_SECONDS`). A failed delivery is logged,
-        never raised: the caller's answer did not depend on it.
+        A failed delivery is logged, never raised: the caller's answer did not depend on it.
         """
-        with self._riders_lock:
-            self._riders.extend(events)
 
-    def _produce_riders(self) -> None:
-        with self._riders_lock:
-            riders, self._riders = self._riders, []
-        for event in riders:
-            self._produce(event, _report_unwaited)
+        def report(err: KafkaError | None, msg: Message) -> None:
+            if err is not None:
+                logger.warning("Kafka did not confirm a record for %s: %s", msg.topic(), err.str())
+
+        for event in events:
+            self._produce(event, report)
 
     @property
     def queued(self) -> int:
-        """Records not acknowledged yet (or failed): in the local producer queue, or waiting to ride."""
-        return len(self._producer) + len(self._riders)
+        """Records in the local producer queue: produced, not yet acknowledged (or failed)."""
+        return len(self._producer)
 
     def _produce(self, event: OutgoingEvent, on_delivery: Any) -> None:
         deadline = time.monotonic() + self._timeout
@@ -321,7 +306,6 @@ class EventPublisher:
 
         :param timeout: Seconds to wait; defaults to the publisher's timeout.
         """
-        self._produce_riders()
         return int(self._producer.flush(self._timeout if timeout is None else timeout))
 
     def close(self) -> None:
@@ -329,9 +313,3 @@ class EventPublisher:
         self.flush()
         self._running = False
         self._poller.join(timeout=1)
-
-
-def _report_unwaited(err: KafkaError | None, msg: Message) -> None:
-    """Delivery report of a record nobody waits for: a failure is logged."""
-    if err is not None:
-        logger.warning("Kafka did not confirm a record for %s: %s", msg.topic(), err.str())

@@ -2,7 +2,8 @@
 
 A result and the request for ``SUCCESS`` are one write when they share a partition; what follows
 a decided status (its history entry, and for a final status its waiters released and its auto
-purge scheduled) is one write; a queue entry's tombstone rides with the next write.
+purge scheduled) is one write. A record nobody waits for (a queue entry's tombstone) is produced
+at once, ahead of the writes after it.
 """
 
 from __future__ import annotations
@@ -154,8 +155,8 @@ def test_held_writes_go_with_the_next_write_and_none_outlives_its_block(
     assert app.orchestrator.get_invocation_retries(first.invocation_id) == 4  # every one written once
 
 
-def test_a_record_nobody_waits_for_rides_with_the_next_write_or_goes_alone(kafka_bootstrap: str) -> None:
-    topic = unique_app_id("riders")
+def test_a_record_nobody_waits_for_is_delivered_ahead_of_the_writes_after_it(kafka_bootstrap: str) -> None:
+    topic = unique_app_id("unwaited")
     admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
     admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
     publisher = EventPublisher(
